@@ -45,9 +45,17 @@ class IngestError(BadInput):
     code = "ingest_error"
 
     def __init__(self, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.line = line
-        where = f"line {line}: " if line is not None else ""
-        super().__init__(where + message, field=field)
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return where + super().__str__()
+
+    def as_dict(self) -> dict[str, str | None]:
+        out = super().as_dict()
+        out["line"] = str(self.line) if self.line is not None else None
+        return out
 
 
 class ProvenanceError(IngestError):

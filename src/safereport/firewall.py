@@ -1,0 +1,139 @@
+"""The library's front door: one object per store, used by the CLI, the HTTP API and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from safereport import ingest as ingesting
+from safereport.audit import AuditLog, AuditReport
+from safereport.audit.keys import key_id, load_or_create_subject_key
+from safereport.config import Settings, load_settings
+from safereport.decide import Decider
+from safereport.errors import AuditError
+from safereport.model import Consent, DisclosureRequest, Record, Response
+from safereport.policy import LocalPolicy, PolicyEngine
+from safereport.policy.local import check_local_policy
+from safereport.store import Store
+from safereport.store import consents as consent_store
+from safereport.wire import iter_records_jsonl, open_records
+
+IngestReport = ingesting.IngestReport
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Firewall:
+    """safereport on one store.
+
+    >>> fw = Firewall.open("sqlite:///example.db")        # doctest: +SKIP
+    >>> fw.ingest_file(Path("records.jsonl"))              # doctest: +SKIP
+    >>> fw.decide(request)                                 # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        subject_key = load_or_create_subject_key(settings.keys_path)
+        bound = store.ensure_meta("subject_key_id", key_id(subject_key))
+        if bound != key_id(subject_key):
+            raise AuditError(
+                f"the subject key in {settings.keys_path} is not the key this store was created with "
+                f"(expected key id {bound}, got {key_id(subject_key)}); refusing to log under another key"
+            )
+        deployment = store.meta("deployment_id")
+        self.log = AuditLog(store, f"safereport/{deployment}")
+        self._engines: dict[str, PolicyEngine] = {}
+        self._checked: set[tuple[str, str]] = set()
+        self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)
+
+    @classmethod
+    def open(cls, db: str | None = None, *, settings: Settings | None = None, **overrides: object) -> Firewall:
+        """Open (creating and migrating if need be) the store named by `db` or SAFEREPORT_DB."""
+        if settings is None:
+            settings = load_settings(**({"db": db} if db else {}), **overrides)
+        store = Store.open(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        return cls(store, settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Firewall:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- records and consent
+
+    def ingest(self, records: Iterable[Record]) -> IngestReport:
+        """Store records atomically: all of them, or (on any error) none."""
+        return ingesting.ingest(self.store, enumerate(records, start=1), self.clock())
+
+    def ingest_file(self, path: Path) -> IngestReport:
+        """Ingest a JSON Lines file; an error names its line and nothing of the file is stored."""
+        with open_records(path) as stream:
+            return ingesting.ingest(self.store, iter_records_jsonl(stream), self.clock())
+
+    def grant_consent(self, consent: Consent) -> bool:
+        with self.store.write() as conn:
+            return consent_store.grant(conn, consent, self.clock())
+
+    def revoke_consent(self, consent_id: str) -> bool:
+        with self.store.write() as conn:
+            return consent_store.revoke(conn, consent_id, self.clock())
+
+    def consents(self, controller: str | None = None) -> list[Consent]:
+        with self.store.read() as conn:
+            return consent_store.list_consents(conn, controller)
+
+    # ---------------------------------------------------------------- policy
+
+    def engine_for(self, controller: str) -> PolicyEngine:
+        engine = self._engines.get(controller)
+        if engine is None:
+            with self.store.read() as conn:
+                local = consent_store.local_policies_of(conn, controller)
+            for policy in local:
+                if (policy.controller, policy.sha256) not in self._checked:
+                    check_local_policy(policy)
+                    self._checked.add((policy.controller, policy.sha256))
+            engine = PolicyEngine(controller, local)
+            self._engines[controller] = engine
+        return engine
+
+    def add_local_policy(self, policy: LocalPolicy) -> None:
+        """Add or replace a controller's local policy; refused if it could weaken the baseline."""
+        check_local_policy(policy)
+        with self.store.write() as conn:
+            others = [p for p in consent_store.local_policies_of(conn, policy.controller) if p.policy_id != policy.policy_id]
+            PolicyEngine(policy.controller, [*others, policy])  # ids unique across the set
+            consent_store.put_local_policy(conn, policy, self.clock())
+        self._engines.pop(policy.controller, None)
+
+    def remove_local_policy(self, controller: str, policy_id: str) -> bool:
+        with self.store.write() as conn:
+            removed = consent_store.remove_local_policy(conn, controller, policy_id)
+        self._engines.pop(controller, None)
+        return removed
+
+    def local_policies(self, controller: str) -> list[LocalPolicy]:
+        with self.store.read() as conn:
+            return consent_store.local_policies_of(conn, controller)
+
+    # ---------------------------------------------------------------- decisions and audit
+
+    def decide(self, request: DisclosureRequest, *, explain: bool = False) -> Response:
+        """Decide one request; its audit entry is durable before this returns."""
+        return self._decider.decide(request, explain=explain)
+
+    def decide_many(self, requests: Iterable[DisclosureRequest], *, explain: bool = False) -> Iterator[Response]:
+        """Decide many, committing the audit log in groups; each response follows its commit."""
+        return self._decider.decide_many(requests, explain=explain, commit_batch=self.settings.commit_batch)
+
+    def verify_audit(self) -> AuditReport:
+        return self.log.verify()

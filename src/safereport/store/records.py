@@ -1,0 +1,228 @@
+"""Persistence of records, their persons and derivations, and the lookups decide needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+
+from safereport.model import Capacity, Record
+from safereport.provenance import PersonNode, RecordNode, Resolved
+from safereport.store.tables import derivations, persons, records
+
+CHUNK = 500  # ids per IN (...) list: under every backend's parameter limit
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def owners(conn: Connection, record_ids: Sequence[str]) -> dict[str, str]:
+    """record_id -> controller, for those of `record_ids` already stored."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(record_ids):
+        rows = conn.execute(select(records.c.record_id, records.c.controller).where(records.c.record_id.in_(chunk)))
+        found.update({r.record_id: r.controller for r in rows})
+    return found
+
+
+def delete_records(conn: Connection, record_ids: Sequence[str]) -> None:
+    for chunk in _chunks(record_ids):
+        conn.execute(delete(persons).where(persons.c.record_id.in_(chunk)))
+        conn.execute(delete(derivations).where(derivations.c.record_id.in_(chunk)))
+        conn.execute(delete(records).where(records.c.record_id.in_(chunk)))
+
+
+def insert_records(conn: Connection, batch: Sequence[tuple[Record, Resolved]], now: datetime) -> None:
+    record_rows: list[dict[str, Any]] = []
+    person_rows: list[dict[str, Any]] = []
+    derivation_rows: list[dict[str, Any]] = []
+    for record, resolved in batch:
+        record_rows.append(
+            {
+                "record_id": record.record_id,
+                "controller": record.controller,
+                "kind": record.kind,
+                "created": record.created,
+                "narrative": record.narrative,
+                "narrative_capacity": resolved.narrative_capacity.value,
+                "ingested_at": now,
+            }
+        )
+        for person, node, capacity in zip(record.persons, resolved.persons, resolved.capacities, strict=True):
+            person_rows.append(
+                {
+                    "record_id": record.record_id,
+                    "controller": record.controller,
+                    "person_id": person.person_id,
+                    "role": person.role.value,
+                    "capacity": capacity.value,
+                    "name_norm": node.name_norm,
+                    "date_of_birth": node.date_of_birth,
+                    "data": json.dumps(dict(person.data), ensure_ascii=False, separators=(",", ":")),
+                }
+            )
+        for position, source in enumerate(record.derived_from):
+            derivation_rows.append({"record_id": record.record_id, "source_id": source, "position": position})
+    if record_rows:
+        conn.execute(records.insert(), record_rows)
+    if person_rows:
+        conn.execute(persons.insert(), person_rows)
+    if derivation_rows:
+        conn.execute(derivations.insert(), derivation_rows)
+
+
+def descendants(conn: Connection, record_ids: Iterable[str]) -> set[str]:
+    """Every stored record derived, directly or through others, from any of `record_ids`."""
+    found: set[str] = set()
+    frontier = list(dict.fromkeys(record_ids))
+    while frontier:
+        next_frontier: list[str] = []
+        for chunk in _chunks(frontier):
+            rows = conn.execute(select(derivations.c.record_id).where(derivations.c.source_id.in_(chunk)))
+            for (child,) in rows:
+                if child not in found:
+                    found.add(child)
+                    next_frontier.append(child)
+        frontier = next_frontier
+    return found
+
+
+def load_nodes(conn: Connection, record_ids: Sequence[str]) -> dict[str, tuple[RecordNode, Resolved]]:
+    """The provenance node of each stored record, with its currently stored capacities."""
+    out: dict[str, tuple[RecordNode, Resolved]] = {}
+    for chunk in _chunks(record_ids):
+        heads = {
+            r.record_id: r
+            for r in conn.execute(
+                select(records.c.record_id, records.c.controller, records.c.narrative_capacity).where(
+                    records.c.record_id.in_(chunk)
+                )
+            )
+        }
+        sources: dict[str, list[str]] = {rid: [] for rid in heads}
+        for row in conn.execute(
+            select(derivations.c.record_id, derivations.c.source_id)
+            .where(derivations.c.record_id.in_(chunk))
+            .order_by(derivations.c.record_id, derivations.c.position)
+        ):
+            sources[row.record_id].append(row.source_id)
+        people: dict[str, list[Any]] = {rid: [] for rid in heads}
+        for row in conn.execute(
+            select(
+                persons.c.record_id,
+                persons.c.person_id,
+                persons.c.role,
+                persons.c.capacity,
+                persons.c.name_norm,
+                persons.c.date_of_birth,
+            )
+            .where(persons.c.record_id.in_(chunk))
+            .order_by(persons.c.id)
+        ):
+            people[row.record_id].append(row)
+        for rid, head in heads.items():
+            nodes = tuple(
+                PersonNode(p.person_id, Capacity(p.role), p.name_norm, p.date_of_birth) for p in people[rid]
+            )
+            node = RecordNode(rid, head.controller, tuple(sources[rid]), nodes)
+            resolved = Resolved(
+                rid,
+                head.controller,
+                nodes,
+                tuple(Capacity(p.capacity) for p in people[rid]),
+                Capacity(head.narrative_capacity),
+            )
+            out[rid] = (node, resolved)
+    return out
+
+
+def store_resolution(conn: Connection, resolved: Iterable[Resolved]) -> None:
+    """Write resolved capacities back (persons matched by record and person id)."""
+    person_updates: list[dict[str, Any]] = []
+    record_updates: list[dict[str, Any]] = []
+    for item in resolved:
+        record_updates.append({"rid": item.record_id, "cap": item.narrative_capacity.value})
+        for node, capacity in zip(item.persons, item.capacities, strict=True):
+            person_updates.append({"rid": item.record_id, "pid": node.person_id, "cap": capacity.value})
+    from sqlalchemy import bindparam
+
+    if record_updates:
+        conn.execute(
+            update(records)
+            .where(records.c.record_id == bindparam("rid"))
+            .values(narrative_capacity=bindparam("cap")),
+            record_updates,
+        )
+    if person_updates:
+        conn.execute(
+            update(persons)
+            .where(and_(persons.c.record_id == bindparam("rid"), persons.c.person_id == bindparam("pid")))
+            .values(capacity=bindparam("cap")),
+            person_updates,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """One appearance of the subject in one record, with what decide needs of it."""
+
+    record_id: str
+    person_id: str
+    capacity: Capacity
+    data: dict[str, str]
+    narrative: str
+    narrative_capacity: Capacity
+
+
+def find_subject(
+    conn: Connection,
+    controller: str,
+    *,
+    person_id: str | None = None,
+    name_norm: str | None = None,
+    date_of_birth: str | None = None,
+    record_id: str | None = None,
+) -> list[SubjectRow]:
+    query = (
+        select(
+            persons.c.record_id,
+            persons.c.person_id,
+            persons.c.capacity,
+            persons.c.data,
+            records.c.narrative,
+            records.c.narrative_capacity,
+        )
+        .join(records, records.c.record_id == persons.c.record_id)
+        .where(persons.c.controller == controller)
+    )
+    if person_id is not None:
+        query = query.where(persons.c.person_id == person_id)
+    else:
+        query = query.where(persons.c.name_norm == name_norm, persons.c.date_of_birth == date_of_birth)
+    if record_id is not None:
+        query = query.where(persons.c.record_id == record_id)
+    query = query.order_by(persons.c.record_id, persons.c.person_id)
+    return [
+        SubjectRow(
+            r.record_id,
+            r.person_id,
+            Capacity(r.capacity),
+            json.loads(r.data),
+            r.narrative,
+            Capacity(r.narrative_capacity),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def count(conn: Connection) -> tuple[int, int]:
+    """(records, person appearances) in the store."""
+    n_records = conn.execute(select(func.count()).select_from(records)).scalar_one()
+    n_persons = conn.execute(select(func.count()).select_from(persons)).scalar_one()
+    return int(n_records), int(n_persons)

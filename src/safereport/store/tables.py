@@ -1,0 +1,131 @@
+"""The store's tables, in SQLAlchemy Core, portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in, UTC-aware datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; safereport uses timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("record_id", String(200), primary_key=True),
+    Column("controller", String(200), nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("created", AwareDateTime, nullable=False),
+    Column("narrative", Text, nullable=False),
+    # The capacity the narrative is treated as collected in: the most protective of every
+    # person in the record and every source it was derived from.
+    Column("narrative_capacity", String(20), nullable=False),
+    Column("ingested_at", AwareDateTime, nullable=False),
+    Index("ix_records_controller", "controller"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(200), ForeignKey("records.record_id", ondelete="CASCADE"), nullable=False),
+    Column("controller", String(200), nullable=False),
+    Column("person_id", String(200), nullable=False),
+    # `role` is the capacity given in this record; `capacity` is the resolved provenance.
+    Column("role", String(20), nullable=False),
+    Column("capacity", String(20), nullable=False),
+    Column("name_norm", String(500), nullable=True),
+    Column("date_of_birth", String(10), nullable=True),
+    Column("data", Text, nullable=False),
+    Index("ix_persons_controller_person", "controller", "person_id"),
+    Index("ix_persons_controller_name_dob", "controller", "name_norm", "date_of_birth"),
+    Index("ix_persons_record", "record_id"),
+)
+
+derivations = Table(
+    "derivations",
+    metadata,
+    Column("record_id", String(200), ForeignKey("records.record_id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", String(200), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("ix_derivations_source", "source_id"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", String(200), primary_key=True),
+    Column("controller", String(200), nullable=False),
+    Column("person_id", String(200), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("purpose", String(50), nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("expires", AwareDateTime, nullable=False),
+    Column("granted_at", AwareDateTime, nullable=False),
+    Column("revoked_at", AwareDateTime, nullable=True),
+    Index("ix_consents_controller_person", "controller", "person_id"),
+)
+
+local_policies = Table(
+    "local_policies",
+    metadata,
+    Column("controller", String(200), primary_key=True),
+    Column("policy_id", String(200), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("added_at", AwareDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("entry", Text, nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
+    Column("chain_hash", String(64), nullable=False),
+)
