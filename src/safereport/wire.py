@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, ValidationError, field_validator
 
 from safereport.errors import BadInput, IngestError
 from safereport.model import (
@@ -91,7 +91,7 @@ class RecordIn(_Strict):
     def to_model(self) -> Record:
         registry().require(self.controller, field="controller")
         if self.record_id in self.derived_from:
-            raise _FieldError("derived_from", "a record cannot be derived from itself")
+            raise BadInput("a record cannot be derived from itself", field="derived_from")
         return Record(
             controller=self.controller,
             record_id=self.record_id,
@@ -148,6 +148,18 @@ class SubjectNameIn(_Strict):
             raise ValueError("expected a date as YYYY-MM-DD") from None
 
 
+def _subject_form(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "by_id" if "person_id" in value else "by_name"
+    return None
+
+
+Subject = Annotated[
+    Annotated[SubjectIdIn, Tag("by_id")] | Annotated[SubjectNameIn, Tag("by_name")],
+    Discriminator(_subject_form, custom_error_type="subject_form", custom_error_message="bad subject"),
+]
+
+
 class RequestIn(_Strict):
     request_id: Id
     requester: Id
@@ -156,7 +168,7 @@ class RequestIn(_Strict):
     purpose: Purpose
     legal_basis: ShortText
     justification: ShortText
-    subject: SubjectIdIn | SubjectNameIn
+    subject: Subject
     record_id: Id | None = None
     categories: list[Category] = Field(min_length=1)
     consent_id: Id | None = None
@@ -165,7 +177,7 @@ class RequestIn(_Strict):
         registry().require(self.requester, field="requester")
         registry().require(self.controller, field="controller")
         if self.direction is Direction.OUTBOUND and self.record_id is None:
-            raise _FieldError("record_id", "an outbound check names the case it is made for; got null")
+            raise BadInput("an outbound check names the case it is made for; got null", field="record_id")
         subject: SubjectById | SubjectByName
         if isinstance(self.subject, SubjectIdIn):
             subject = SubjectById(self.subject.person_id)
@@ -186,10 +198,6 @@ class RequestIn(_Strict):
         )
 
 
-class _FieldError(BadInput):
-    pass
-
-
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("expected an RFC 3339 timestamp with a time zone, e.g. 2026-03-01T10:00:00Z")
@@ -207,8 +215,8 @@ def normalise_name(name: str) -> str:
 def _describe(exc: ValidationError) -> tuple[str, str]:
     """(field path, message) for the first problem pydantic found."""
     err = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in err["loc"] if part not in ("SubjectIdIn", "SubjectNameIn")]
-    if err["type"] == "union_tag_invalid" or (loc and loc[0] == "subject" and err["type"] == "missing"):
+    loc = [str(part) for part in err["loc"] if part not in ("by_id", "by_name")]
+    if err["type"] in ("subject_form", "union_tag_invalid") or (loc == ["subject", "name"] and err["type"] == "missing"):
         return "subject", 'expected {"person_id": ...} or {"name": ..., "date_of_birth": ...}'
     path = ".".join(loc) or "(document)"
     kind = err["type"]
