@@ -27,3 +27,31 @@ def test_every_error_has_a_stable_distinct_code() -> None:
     for error in errors:
         assert issubclass(error, safereport.SafereportError)
         assert error.exit_status in (1, 2)
+
+
+def test_every_setting_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
+    for name in safereport.Settings.model_fields:
+        assert f"`SAFEREPORT_{name.upper()}`" in doc, name
+
+
+def test_a_bad_setting_names_its_variable(monkeypatch: "object") -> None:
+    import pytest
+
+    with pytest.raises(safereport.ConfigError) as caught:
+        safereport.load_settings(commit_batch=0)
+    assert caught.value.field == "SAFEREPORT_COMMIT_BATCH"
+
+
+def test_readme_shows_the_two_commands_and_every_verb() -> None:
+    from pathlib import Path
+
+    from safereport.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for verb in verbs:
+        assert f"safereport {verb}" in readme, verb
