@@ -11,7 +11,7 @@ from safereport.audit import AuditLog, AuditReport
 from safereport.audit.keys import key_id, load_or_create_subject_key
 from safereport.config import Settings, load_settings
 from safereport.decide import Decider
-from safereport.errors import AuditError
+from safereport.errors import AuditError, LocalPolicyRejected, PolicyError
 from safereport.model import Consent, DisclosureRequest, Record, Response
 from safereport.policy import LocalPolicy, PolicyEngine
 from safereport.policy.local import check_local_policy
@@ -111,8 +111,15 @@ class Firewall:
         check_local_policy(policy)
         with self.store.write() as conn:
             others = [p for p in consent_store.local_policies_of(conn, policy.controller) if p.policy_id != policy.policy_id]
-            PolicyEngine(policy.controller, [*others, policy])  # ids unique across the set
+            try:
+                PolicyEngine(policy.controller, [*others, policy])  # ids unique across the set
+            except PolicyError as exc:
+                raise LocalPolicyRejected(
+                    f"local policy {policy.policy_id!r} cannot join {policy.controller}'s policies: {exc.message}",
+                    field=policy.policy_id,
+                ) from None
             consent_store.put_local_policy(conn, policy, self.clock())
+        self._checked.add((policy.controller, policy.sha256))
         self._engines.pop(policy.controller, None)
 
     def remove_local_policy(self, controller: str, policy_id: str) -> bool:

@@ -54,9 +54,11 @@ class LocalPolicy:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def digest_baseline(policies: str, schema: str) -> str:
+def digest_baseline(policies: str, schema: str, name: str, version: str) -> str:
+    """The content hash of a baseline: its name, version, policies and schema."""
     h = hashlib.sha256()
     h.update(b"safereport-baseline-v1\x00")
+    h.update(name.encode("utf-8") + b"\x00" + version.encode("utf-8") + b"\x00")
     h.update(policies.encode("utf-8"))
     h.update(b"\x00")
     h.update(schema.encode("utf-8"))
@@ -70,7 +72,7 @@ def load_baseline() -> Baseline:
     manifest = json.loads(folder.joinpath("manifest.json").read_text("utf-8"))
     policies = folder.joinpath("national-baseline.cedar").read_text("utf-8")
     schema = folder.joinpath("safereport.cedarschema").read_text("utf-8")
-    actual = digest_baseline(policies, schema)
+    actual = digest_baseline(policies, schema, manifest["name"], manifest["version"])
     if actual != manifest["sha256"]:
         raise PolicyError(
             f"the national baseline does not match its manifest: expected sha256 {manifest['sha256']}, "

@@ -101,22 +101,26 @@ def _split(text: str) -> list[tuple[str, str, str]]:
 def check_local_policy(policy: LocalPolicy, baseline: Baseline | None = None) -> None:
     """Raise LocalPolicyRejected, naming the policy, if it could weaken the baseline."""
     baseline = baseline or load_baseline()
-    policy_ids(policy.text)  # every policy carries an @id
     try:
+        policy_ids(policy.text)  # every policy carries an @id
         PolicyEngine(policy.controller, [policy], baseline=baseline)  # parses, validates, ids unique
     except PolicyError as exc:
         raise LocalPolicyRejected(f"local policy {policy.policy_id!r} is invalid: {exc.message}", field=policy.policy_id) from None
     for pid, effect, text in _split(policy.text):
         if effect != "permit":
             continue
-        named = {org_id for org_id in registry() if f'"{org_id}"' in text}
+        # The controller itself is always tried on its own: `principal == resource.controller`
+        # singles it out without naming it.
+        named = {org_id for org_id in registry() if f'"{org_id}"' in text} | {policy.controller}
         orgs = _representatives(named)
         domain = _domain(orgs)
         forbidden = _forbidden_by_baseline(baseline, policy.controller, tuple(o.id for o in orgs))
         alone = PolicyEngine(policy.controller, baseline=_with_policies(baseline, text))
-        verdicts = alone.authorise_many(_requests(domain))
-        for position, verdict in enumerate(verdicts):
-            if verdict.allowed and position in forbidden:
+        # Only the requests the baseline forbids can show a weakening: ask about those alone.
+        positions = sorted(forbidden)
+        verdicts = alone.authorise_many(_requests([domain[i] for i in positions]))
+        for position, verdict in zip(positions, verdicts, strict=True):
+            if verdict.allowed:
                 raise LocalPolicyRejected(
                     f"local policy {pid!r} would permit what the national baseline forbids, "
                     f"for example {domain[position]}; a local policy may add lawful flows, never weaken the firewall",
