@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from safereport.audit import AuditEntry, AuditLog, person_key, query_key, request_digest
 from safereport.audit.entry import scrub
 from safereport.model import (
@@ -63,7 +65,8 @@ class Decider:
         self.clock = clock
 
     def decide(self, request: DisclosureRequest, *, explain: bool = False) -> Response:
-        outcome = self.evaluate(request)
+        with self.store.read() as conn:
+            outcome = self.evaluate(conn, request)
         (receipt,) = self.log.append([outcome.entry.to_bytes()])
         return self.shape(outcome, receipt, explain)
 
@@ -71,13 +74,16 @@ class Decider:
         self, requests: Iterable[DisclosureRequest], *, explain: bool = False, commit_batch: int = 256
     ) -> Iterator[Response]:
         """Decide in groups: one durable commit per group, and no response before its commit."""
-        group: list[Outcome] = []
-        for request in requests:
-            group.append(self.evaluate(request))
-            if len(group) >= commit_batch:
-                yield from self._commit(group, explain)
-                group = []
-        if group:
+        pending = iter(requests)
+        while True:
+            group: list[Outcome] = []
+            with self.store.read() as conn:
+                for request in pending:
+                    group.append(self.evaluate(conn, request))
+                    if len(group) >= commit_batch:
+                        break
+            if not group:
+                return
             yield from self._commit(group, explain)
 
     def _commit(self, group: list[Outcome], explain: bool) -> Iterator[Response]:
@@ -85,25 +91,25 @@ class Decider:
         for outcome, receipt in zip(group, receipts, strict=True):
             yield self.shape(outcome, receipt, explain)
 
-    def evaluate(self, request: DisclosureRequest) -> Outcome:
+    def evaluate(self, conn: Connection, request: DisclosureRequest) -> Outcome:
+        """Everything but logging: what would be released, and the entry that records it."""
         now = self.clock()
         requester = registry().require(request.requester, field="requester")
         engine = self.engine_for(request.controller)
         subject = request.subject
-        with self.store.read() as conn:
-            if isinstance(subject, SubjectById):
-                rows = record_store.find_subject(
-                    conn, request.controller, person_id=subject.person_id, record_id=request.record_id
-                )
-            else:
-                rows = record_store.find_subject(
-                    conn,
-                    request.controller,
-                    name_norm=normalise_name(subject.name),
-                    date_of_birth=subject.date_of_birth,
-                    record_id=request.record_id,
-                )
-            consent = consent_store.get_consent(conn, request.consent_id) if request.consent_id else None
+        if isinstance(subject, SubjectById):
+            rows = record_store.find_subject(
+                conn, request.controller, person_id=subject.person_id, record_id=request.record_id
+            )
+        else:
+            rows = record_store.find_subject(
+                conn,
+                request.controller,
+                name_norm=normalise_name(subject.name),
+                date_of_birth=subject.date_of_birth,
+                record_id=request.record_id,
+            )
+        consent = consent_store.get_consent(conn, request.consent_id) if request.consent_id else None
 
         def covered(person_id: str, category: Category) -> bool:
             return consent is not None and consent.covers(
@@ -215,7 +221,7 @@ def _identifiers(request: DisclosureRequest, rows: list[record_store.SubjectRow]
     found = [subject.person_id] if isinstance(subject, SubjectById) else [subject.name, subject.date_of_birth]
     for row in rows:
         found.append(row.person_id)
-        found.extend(v for k, v in row.data.items() if k in ("name", "date_of_birth", "phone", "email", "address"))
+        found.extend(row.data.values())
     return found
 
 

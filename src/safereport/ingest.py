@@ -45,7 +45,8 @@ class _Ingest:
         self.derived: set[str] = set()
         self.replaced: set[str] = set()
         self.batch: dict[str, tuple[int, Record]] = {}
-        self.persons = 0
+        self.person_counts: dict[str, int] = {}
+        self.controllers: dict[str, str] = {}
         self.flushed: set[str] = set()
 
     def run(self, records: Iterable[tuple[int, Record]]) -> IngestReport:
@@ -53,11 +54,18 @@ class _Ingest:
         for line, record in records:
             if record.controller not in orgs:
                 raise IngestError("expected a known organisation id as controller", line=line, field="controller")
-            if record.record_id in self.batch:
-                # Replaced again within the same batch: the later line wins.
-                self.persons -= len(self.batch[record.record_id][1].persons)
+            if record.created.tzinfo is None or record.created.utcoffset() is None:
+                raise IngestError("expected a timezone-aware datetime, got a naive one", line=line, field="created")
+            earlier = self.controllers.setdefault(record.record_id, record.controller)
+            if earlier != record.controller:
+                raise IngestError(
+                    "this record_id appears earlier in the same input under another controller",
+                    line=line,
+                    field="record_id",
+                )
+            # A record_id given again replaces the earlier one: the later line wins.
+            self.person_counts[record.record_id] = len(record.persons)
             self.batch[record.record_id] = (line, record)
-            self.persons += len(record.persons)
             self.lines[record.record_id] = line
             if record.derived_from:
                 self.derived.add(record.record_id)
@@ -67,7 +75,7 @@ class _Ingest:
                 self._flush()
         self._flush()
         resolved = self._resolve_provenance()
-        return IngestReport(len(self.lines), self.persons, len(self.replaced), resolved)
+        return IngestReport(len(self.lines), sum(self.person_counts.values()), len(self.replaced), resolved)
 
     def _flush(self) -> None:
         if not self.batch:
@@ -103,12 +111,16 @@ class _Ingest:
         if not targets:
             return 0
         ordered = sorted(targets)
-        loaded = stored.load_nodes(self.conn, ordered)
-        nodes = {rid: node for rid, (node, _) in loaded.items()}
-        outside = sorted({s for node in nodes.values() for s in node.derived_from if s not in nodes})
-        settled = {rid: current for rid, (_, current) in stored.load_nodes(self.conn, outside).items()}
+        # Every ancestor is loaded and resolved again: protection found anywhere up the chain
+        # must reach the targets, even through records that do not list the person.
+        nodes = {rid: node for rid, (node, _) in stored.load_nodes(self.conn, ordered).items()}
+        frontier = sorted({s for node in nodes.values() for s in node.derived_from if s not in nodes})
+        while frontier:
+            loaded = stored.load_nodes(self.conn, frontier)
+            nodes.update((rid, node) for rid, (node, _) in loaded.items())
+            frontier = sorted({s for rid in loaded for s in nodes[rid].derived_from if s not in nodes})
         try:
-            resolved = resolve(ordered, nodes, settled)
+            resolved = resolve(ordered, nodes, {})
         except ProvenanceError as exc:
             record_id = (exc.field or "").rsplit(".derived_from", 1)[0]
             raise ProvenanceError(

@@ -7,8 +7,14 @@ suspect. A person in a derived record is the same person as one in a source when
 the controller and person id, or the normalised name and date of birth (a false match can
 only add protection, never remove it).
 
+Protection also passes through records that do not list the person: an intelligence entry that
+copies a victim statement's narrative but lists nobody may itself be copied into a record that
+names the victim again. So every resolved record carries the identities of everyone held in a
+protected capacity anywhere in its ancestry, and a person matching any of them is protected.
+
 A record's narrative is about everyone in it and is copied along with it, so it takes the most
-protective capacity of all its persons and all its sources.
+protective capacity of all its persons and all its sources; a record with nobody in it has a
+protected narrative.
 
 Pure functions of their inputs: the store loads the nodes, this module decides.
 """
@@ -16,7 +22,7 @@ Pure functions of their inputs: the store loads the nodes, this module decides.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from safereport.errors import ProvenanceError
 from safereport.model import Capacity, Record
@@ -42,6 +48,11 @@ class RecordNode:
     persons: tuple[PersonNode, ...]
 
 
+# An identity by which a person is matched across records: ("id", controller, person_id) or
+# ("name", normalised name, date of birth).
+Identity = tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """The resolved capacities of one record: one per person (in order) and the narrative's."""
@@ -51,6 +62,15 @@ class Resolved:
     persons: tuple[PersonNode, ...]
     capacities: tuple[Capacity, ...]
     narrative_capacity: Capacity
+    # Every identity held in a protected capacity in this record or any record it derives from.
+    protected: Mapping[Identity, Capacity] = field(default_factory=dict)
+
+
+def identities(person: PersonNode, controller: str) -> list[Identity]:
+    found: list[Identity] = [("id", controller, person.person_id)]
+    if person.name_norm is not None and person.date_of_birth is not None:
+        found.append(("name", person.name_norm, person.date_of_birth))
+    return found
 
 
 def strongest(capacities: Iterable[Capacity]) -> Capacity | None:
@@ -85,21 +105,7 @@ def resolve_standalone(node: RecordNode) -> Resolved:
     """A record derived from nothing: every datum's capacity is the role it was collected in."""
     if node.derived_from:
         raise ValueError("resolve_standalone is for records with no derived_from")
-    roles = tuple(p.role for p in node.persons)
-    return Resolved(
-        node.record_id, node.controller, node.persons, roles, strongest(roles) or UNKNOWN_NARRATIVE_CAPACITY
-    )
-
-
-def _same_person(a: PersonNode, a_controller: str, b: PersonNode, b_controller: str) -> bool:
-    if a_controller == b_controller and a.person_id == b.person_id:
-        return True
-    return (
-        a.name_norm is not None
-        and a.date_of_birth is not None
-        and a.name_norm == b.name_norm
-        and a.date_of_birth == b.date_of_birth
-    )
+    return _resolve_one(node, [])
 
 
 def resolve(
@@ -149,22 +155,40 @@ def resolve(
 
 
 def _resolve_one(node: RecordNode, sources: list[Resolved]) -> Resolved:
+    inherited: dict[Identity, Capacity] = {}
+    for source in sources:
+        for identity, capacity in source.protected.items():
+            inherited.setdefault(identity, capacity)
+    direct: dict[Identity, list[Capacity]] = {}
+    for source in sources:
+        for other, capacity in zip(source.persons, source.capacities, strict=True):
+            for identity in identities(other, source.controller):
+                direct.setdefault(identity, []).append(capacity)
     capacities: list[Capacity] = []
+    protected = dict(inherited)
     for person in node.persons:
-        chain: list[Capacity] = []
-        for source in sources:
-            for other, capacity in zip(source.persons, source.capacities, strict=True):
-                if _same_person(person, node.controller, other, source.controller):
-                    chain.append(capacity)
+        keys = identities(person, node.controller)
+        # First collected first: the sources' own capacities, then anything protected further
+        # up the chain, then the role given here.
+        chain = [c for key in keys for c in direct.get(key, ())]
+        chain += [inherited[key] for key in keys if key in inherited]
         chain.append(person.role)
         resolved = strongest(chain)
         assert resolved is not None
         capacities.append(resolved)
-    narrative = strongest([*(s.narrative_capacity for s in sources), *capacities])
+        if resolved.protected:
+            for key in keys:
+                protected.setdefault(key, resolved)
+    if node.persons:
+        narrative = strongest([*(s.narrative_capacity for s in sources), *capacities])
+    else:
+        narrative = None
     return Resolved(
         node.record_id,
         node.controller,
         node.persons,
         tuple(capacities),
         narrative or UNKNOWN_NARRATIVE_CAPACITY,
+        # Shared, not copied, when this record adds nothing: long chains stay linear in memory.
+        protected if len(protected) != len(inherited) or len(sources) != 1 else sources[0].protected,
     )

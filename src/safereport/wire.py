@@ -90,8 +90,6 @@ class RecordIn(_Strict):
 
     def to_model(self) -> Record:
         registry().require(self.controller, field="controller")
-        if self.record_id in self.derived_from:
-            raise BadInput("a record cannot be derived from itself", field="derived_from")
         return Record(
             controller=self.controller,
             record_id=self.record_id,

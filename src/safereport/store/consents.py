@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from safereport.errors import ConsentError
 from safereport.model import Category, Consent, Purpose
@@ -27,8 +27,11 @@ def _consent(row: Row[tuple[object, ...]]) -> Consent:
     )
 
 
+_BY_ID = select(consents).where(consents.c.consent_id == bindparam("consent_id"))
+
+
 def get_consent(conn: Connection, consent_id: str) -> Consent | None:
-    row = conn.execute(select(consents).where(consents.c.consent_id == consent_id)).first()
+    row = conn.execute(_BY_ID, {"consent_id": consent_id}).first()
     return _consent(row) if row else None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from safereport.errors import StoreError
 from safereport.store import migrations, tables
@@ -47,6 +47,12 @@ class Store:
             engine = create_engine(parsed, future=True)
             _configure_sqlite(engine, sqlite_synchronous)
         elif backend == "postgresql":
+            try:
+                import psycopg  # noqa: F401
+            except ImportError:
+                raise StoreError(
+                    "a postgresql:// store needs the psycopg package: pip install 'safereport[postgresql]'"
+                ) from None
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             engine = create_engine(parsed, future=True, pool_pre_ping=True)
@@ -63,7 +69,7 @@ class Store:
                 if not self._meta(conn, "deployment_id"):
                     self._set_meta(conn, "deployment_id", secrets.token_hex(8))
                 return applied
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             raise StoreError(f"the store cannot be opened: {_reason(exc)}") from None
 
     @contextmanager
@@ -71,7 +77,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             raise StoreError(f"the store cannot be read: {_reason(exc)}") from None
 
     @contextmanager
@@ -85,7 +91,7 @@ class Store:
                         # One writer at a time for the audit log's tail; readers are not blocked.
                         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7341729)")
                     yield conn
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             raise StoreError(f"the store cannot be written: {_reason(exc)}") from None
 
     def meta(self, key: str) -> str | None:

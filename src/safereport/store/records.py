@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, select, update
 
 from safereport.model import Capacity, Record
 from safereport.provenance import PersonNode, RecordNode, Resolved
@@ -150,8 +150,6 @@ def store_resolution(conn: Connection, resolved: Iterable[Resolved]) -> None:
         record_updates.append({"rid": item.record_id, "cap": item.narrative_capacity.value})
         for node, capacity in zip(item.persons, item.capacities, strict=True):
             person_updates.append({"rid": item.record_id, "pid": node.person_id, "cap": capacity.value})
-    from sqlalchemy import bindparam
-
     if record_updates:
         conn.execute(
             update(records)
@@ -180,15 +178,7 @@ class SubjectRow:
     narrative_capacity: Capacity
 
 
-def find_subject(
-    conn: Connection,
-    controller: str,
-    *,
-    person_id: str | None = None,
-    name_norm: str | None = None,
-    date_of_birth: str | None = None,
-    record_id: str | None = None,
-) -> list[SubjectRow]:
+def _subject_query(by_id: bool, scoped: bool) -> Select[Any]:
     query = (
         select(
             persons.c.record_id,
@@ -199,15 +189,41 @@ def find_subject(
             records.c.narrative_capacity,
         )
         .join(records, records.c.record_id == persons.c.record_id)
-        .where(persons.c.controller == controller)
+        .where(persons.c.controller == bindparam("controller"))
     )
-    if person_id is not None:
-        query = query.where(persons.c.person_id == person_id)
+    if by_id:
+        query = query.where(persons.c.person_id == bindparam("person_id"))
     else:
-        query = query.where(persons.c.name_norm == name_norm, persons.c.date_of_birth == date_of_birth)
+        query = query.where(persons.c.name_norm == bindparam("name_norm"), persons.c.date_of_birth == bindparam("dob"))
+    if scoped:
+        query = query.where(persons.c.record_id == bindparam("record_id"))
+    return query.order_by(persons.c.record_id, persons.c.person_id)
+
+
+# Built once: constructing a statement costs more than running it on an indexed lookup.
+_SUBJECT_QUERIES = {(by_id, scoped): _subject_query(by_id, scoped) for by_id in (True, False) for scoped in (True, False)}
+
+
+def find_subject(
+    conn: Connection,
+    controller: str,
+    *,
+    person_id: str | None = None,
+    name_norm: str | None = None,
+    date_of_birth: str | None = None,
+    record_id: str | None = None,
+) -> list[SubjectRow]:
+    """Every appearance of the subject in the controller's records (optionally in one record)."""
+    by_id = person_id is not None
+    params: dict[str, Any] = {"controller": controller}
+    if by_id:
+        params["person_id"] = person_id
+    else:
+        params["name_norm"] = name_norm
+        params["dob"] = date_of_birth
     if record_id is not None:
-        query = query.where(persons.c.record_id == record_id)
-    query = query.order_by(persons.c.record_id, persons.c.person_id)
+        params["record_id"] = record_id
+    rows = conn.execute(_SUBJECT_QUERIES[(by_id, record_id is not None)], params)
     return [
         SubjectRow(
             r.record_id,
@@ -217,7 +233,7 @@ def find_subject(
             r.narrative,
             Capacity(r.narrative_capacity),
         )
-        for r in conn.execute(query)
+        for r in rows
     ]
 
 
