@@ -86,7 +86,10 @@ def batch_decide(n_records: int, n_requests: int, workdir: Path) -> list[tuple[s
         run_env = dict(env, SAFEREPORT_DB=db, SAFEREPORT_COMMIT_BATCH=commit_batch)
         start = time.perf_counter()
         proc = subprocess.run(
-            [*SAFEREPORT, "decide", "--batch", str(requests_file)], env=run_env, capture_output=True, text=True
+            [*SAFEREPORT, "decide", "--batch", str(requests_file)],
+            env=run_env,
+            capture_output=True,
+            text=True,
         )
         elapsed = time.perf_counter() - start
         lines = proc.stdout.count("\n")
@@ -100,7 +103,9 @@ def batch_decide(n_records: int, n_requests: int, workdir: Path) -> list[tuple[s
 
 
 def demo_time(workdir: Path) -> tuple[float, str]:
-    env = dict(os.environ, SAFEREPORT_HOME=str(workdir / "home"), SAFEREPORT_DB=f"sqlite:///{workdir / 'demo.db'}")
+    env = dict(
+        os.environ, SAFEREPORT_HOME=str(workdir / "home"), SAFEREPORT_DB=f"sqlite:///{workdir / 'demo.db'}"
+    )
     start = time.perf_counter()
     proc = subprocess.run([*SAFEREPORT, "demo"], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -122,7 +127,9 @@ def main() -> int:
     for label, rate in authorisations(args.authorisations):
         print(f"  {label:<72} {rate:>12,.0f} /s")
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"\n(b) whole requests through `decide --batch` ({args.requests:,} requests, {args.records:,} records)")
+        print(
+            f"\n(b) whole requests through `decide --batch` ({args.requests:,} requests, {args.records:,} records)"
+        )
         for label, rate, elapsed in batch_decide(args.records, args.requests, Path(tmp)):
             print(f"  {label:<72} {rate:>12,.0f} /s  ({elapsed:.1f} s)")
         print("  target: at least 2,000 requests/s on one core, every decision durable before its response")

@@ -18,12 +18,16 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "scenarios" / "check.p
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(SAFEREPORT + args, input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        SAFEREPORT + args, input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, SAFEREPORT_DB=f"sqlite:///{tmp_path / 'cli.db'}", SAFEREPORT_HOME=str(tmp_path / "home"))
+    return dict(
+        os.environ, SAFEREPORT_DB=f"sqlite:///{tmp_path / 'cli.db'}", SAFEREPORT_HOME=str(tmp_path / "home")
+    )
 
 
 @pytest.fixture
@@ -73,7 +77,9 @@ def test_project_scenarios_match_the_shared_ones() -> None:
     if not shared.exists():
         pytest.skip("../shared is not beside this checkout")
     for path in shared.glob("*.json"):
-        assert (SCENARIOS / path.name).read_text() == path.read_text(), f"tests/scenarios/{path.name} is stale"
+        assert (SCENARIOS / path.name).read_text() == path.read_text(), (
+            f"tests/scenarios/{path.name} is stale"
+        )
 
 
 def test_orgs_lists_every_force(env: dict[str, str]) -> None:
@@ -100,7 +106,9 @@ def test_bad_json_exits_2(loaded: dict[str, str]) -> None:
 def test_ingest_error_names_the_line_and_keeps_the_store(loaded: dict[str, str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     good = load_scenario()["records"][0] | {"record_id": "NEW-1"}
-    broken = dict(good, record_id="NEW-2", persons=[{"person_id": "x", "role": "victim", "data": {"ethnicity": "y"}}])
+    broken = dict(
+        good, record_id="NEW-2", persons=[{"person_id": "x", "role": "victim", "data": {"ethnicity": "y"}}]
+    )
     bad.write_text(json.dumps(good) + "\n" + json.dumps(broken) + "\n")
     proc = run(["ingest", str(bad)], loaded)
     assert proc.returncode == 2
@@ -130,7 +138,9 @@ def test_batch_gives_one_line_per_request_and_marks_bad_lines(loaded: dict[str, 
 
 
 def test_explain_and_audit_verify(loaded: dict[str, str]) -> None:
-    case = next(c for c in load_scenario()["cases"] if c["name"] == "cps-prosecution-gets-victim-without-status")
+    case = next(
+        c for c in load_scenario()["cases"] if c["name"] == "cps-prosecution-gets-victim-without-status"
+    )
     proc = run(["decide", "-", "--explain"], loaded, json.dumps(case["request"]))
     response = json.loads(proc.stdout)
     assert set(response["explanation"]["withheld"]) == {"nationality", "immigration_status"}

@@ -16,7 +16,6 @@ from safereport import (
     Decision,
     Firewall,
     Purpose,
-    parse_consent,
     parse_record,
     parse_request,
     response_to_json,
@@ -95,10 +94,14 @@ def test_minimisation_releases_only_requested_and_permitted_fields(core_firewall
 
 def test_a_name_lookup_matches_case_and_white_space_insensitively(core_firewall: Firewall) -> None:
     by_name = core_firewall.decide(
-        _request(subject={"name": "  daniel   HUGHES", "date_of_birth": "1988-09-30"}, record_id="MPS-CR-0001")
+        _request(
+            subject={"name": "  daniel   HUGHES", "date_of_birth": "1988-09-30"}, record_id="MPS-CR-0001"
+        )
     )
     assert [i.person_id for i in by_name.disclosed] == ["MPS-P-2"]
-    wrong_dob = core_firewall.decide(_request(subject={"name": "Daniel Hughes", "date_of_birth": "1988-09-29"}))
+    wrong_dob = core_firewall.decide(
+        _request(subject={"name": "Daniel Hughes", "date_of_birth": "1988-09-29"})
+    )
     assert wrong_dob.decision is Decision.DENY
 
 
@@ -161,7 +164,10 @@ def test_explanation_is_for_the_controller_only(core_firewall: Firewall) -> None
     assert explained.explanation is not None
     assert explained.explanation.withheld == (Category.NATIONALITY,)
     assert "firewall-status-and-nationality" in explained.explanation.policies
-    assert explained.explanation.policy_version == core_firewall.engine_for("metropolitan-police-service").version
+    assert (
+        explained.explanation.policy_version
+        == core_firewall.engine_for("metropolitan-police-service").version
+    )
     assert response_to_json(explained)["explanation"]["withheld"] == ["nationality"]
 
 
@@ -197,7 +203,9 @@ def test_unknown_and_protected_subjects_give_equal_responses(core_firewall: Fire
     ie = {"requester": "home-office-immigration-enforcement", "purpose": "immigration_enforcement"}
     known = response_to_json(core_firewall.decide(_request(**ie, categories=["identity", "contact"])))
     unknown = response_to_json(
-        core_firewall.decide(_request(**ie, subject={"person_id": "nobody"}, categories=["identity", "contact"]))
+        core_firewall.decide(
+            _request(**ie, subject={"person_id": "nobody"}, categories=["identity", "contact"])
+        )
     )
     for response in (known, unknown):
         for key in VOLATILE:

@@ -133,8 +133,12 @@ def test_digest_separates_policies_from_schema(joined: str, data: st.DataObject)
     i = data.draw(st.integers(0, len(joined)))
     j = data.draw(st.integers(0, len(joined)))
     assume(i != j)
-    assert digest_baseline(joined[:i], joined[i:], "n", "v") != digest_baseline(joined[:j], joined[j:], "n", "v")
-    assert digest_baseline(joined[:i], joined[i:], "n", "v") == digest_baseline(joined[:i], joined[i:], "n", "v")
+    assert digest_baseline(joined[:i], joined[i:], "n", "v") != digest_baseline(
+        joined[:j], joined[j:], "n", "v"
+    )
+    assert digest_baseline(joined[:i], joined[i:], "n", "v") == digest_baseline(
+        joined[:i], joined[i:], "n", "v"
+    )
 
 
 @pytest.fixture

@@ -88,7 +88,9 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
                     "recipient": draw(st.sampled_from(REQUESTERS)),
                     "purpose": draw(st.sampled_from(PURPOSES)),
                     "categories": draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, unique=True)),
-                    "expires": (datetime.now(UTC) + timedelta(days=draw(st.sampled_from([-5, 30])))).isoformat(),
+                    "expires": (
+                        datetime.now(UTC) + timedelta(days=draw(st.sampled_from([-5, 30])))
+                    ).isoformat(),
                 }
             )
     requests = []
@@ -212,14 +214,19 @@ def test_protected_subject_looks_exactly_like_an_unknown_one(firewall: Firewall)
         for request in world["requests"]:
             subject = request["subject"]["person_id"]
             appearances = [
-                (r["record_id"], p) for r in world["records"] for p in r["persons"] if p["person_id"] == subject
+                (r["record_id"], p)
+                for r in world["records"]
+                for p in r["persons"]
+                if p["person_id"] == subject
             ]
             if not appearances or not all(_person_protected(by_id, rid, p) for rid, p in appearances):
                 continue
             if any(_narrative_protected(by_id, rid) is False for rid, _ in appearances):
                 continue
             ask = dict(request, requester=requester, purpose="immigration_enforcement", consent_id=None)
-            unknown = dict(ask, subject={"person_id": subject + "-unknown"}, request_id=ask["request_id"] + "u")
+            unknown = dict(
+                ask, subject={"person_id": subject + "-unknown"}, request_id=ask["request_id"] + "u"
+            )
             a = response_to_json(firewall.decide(parse_request(ask)))
             b = response_to_json(firewall.decide(parse_request(unknown)))
             for response in (a, b):

@@ -173,6 +173,8 @@ BENIGN = [
     "He threatened to kill her if she called the police.",
     "She called her sister for help.",
     "Officers seized his phone and laptop.",
+    "Documents were seized from the premises by officers.",
+    "His bank cards were taken during the robbery.",
     "He took her keys and locked her in the bedroom.",
     "The turkey was left in the oven.",
     "She broke a china plate during the struggle.",
@@ -285,15 +287,12 @@ def test_matching_ignores_case() -> None:
 
 
 def test_matching_respects_word_boundaries() -> None:
-    kept = [
-        "The advisa form was signed.",
-        "She is a keen deportment teacher.",
-        "The refugee-like crowd was gone.",  # "refugee" is a word here
-    ]
-    assert clean_narrative(kept[0]).text == kept[0]
-    assert clean_narrative(kept[1]).text == kept[1]
-    # a hyphen is a word boundary
-    assert clean_narrative(kept[2]).text == ""
+    # The rules' words inside longer words do not count ...
+    for kept in ("The advisa form was signed.", "She teaches deportment.", "He is a Britishness scholar."):
+        assert clean_narrative(kept).text == kept, kept
+    # ... but a hyphen or an apostrophe ends a word.
+    for removed in ("She is Brazilian-born.", "The refugee-led group met.", "The Home Office's letter came."):
+        assert clean_narrative(removed).text == "", removed
 
 
 def test_all_nationalities_alike() -> None:

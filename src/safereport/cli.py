@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +33,9 @@ def _read_document(source: str, *, what: str) -> Any:
         try:
             text = Path(source).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"expected a readable UTF-8 JSON file, got {exc.__class__.__name__}", field=source) from None
+            raise BadInput(
+                f"expected a readable UTF-8 JSON file, got {exc.__class__.__name__}", field=source
+            ) from None
     return parse_json(text, what=what)
 
 
@@ -42,7 +45,12 @@ def cmd_orgs(args: argparse.Namespace) -> int:
         print(
             _dump(
                 [
-                    {"id": o.id, "name": o.name, "kind": o.kind.value, "functions": sorted(f.value for f in o.functions)}
+                    {
+                        "id": o.id,
+                        "name": o.name,
+                        "kind": o.kind.value,
+                        "functions": sorted(f.value for f in o.functions),
+                    }
                     for o in orgs
                 ]
             )
@@ -117,14 +125,25 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 def _decide_batch(args: argparse.Namespace) -> int:
     source = args.batch
-    stream: IO[str]
-    if source == "-":
-        stream = sys.stdin
-    else:
-        try:
-            stream = Path(source).open(encoding="utf-8")
-        except OSError as exc:
-            raise BadInput(f"expected a readable JSON Lines file, got {exc.strerror}", field=source) from None
+    with ExitStack() as stack:
+        if source == "-":
+            stream: IO[str] = sys.stdin
+        else:
+            try:
+                stream = stack.enter_context(Path(source).open(encoding="utf-8"))
+            except OSError as exc:
+                raise BadInput(
+                    f"expected a readable JSON Lines file, got {exc.strerror}", field=source
+                ) from None
+        bad = _decide_stream(stream, explain=args.explain)
+    if bad:
+        print(f"safereport: {bad} malformed request(s) in the batch; see the error lines", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _decide_stream(stream: IO[str], *, explain: bool) -> int:
+    """Decide one request a line, writing one response a line; returns the malformed count."""
     bad = 0
     out = sys.stdout
     with Firewall.open() as fw:
@@ -138,7 +157,7 @@ def _decide_batch(args: argparse.Namespace) -> int:
                 except SafereportError as exc:
                     parsed.append((number, exc))
             requests = [r for _, r in parsed if not isinstance(r, SafereportError)]
-            responses = iter(fw.decide_many(requests, explain=args.explain))
+            responses = iter(fw.decide_many(requests, explain=explain))
             for number, item in parsed:
                 if isinstance(item, SafereportError):
                     bad += 1
@@ -146,12 +165,7 @@ def _decide_batch(args: argparse.Namespace) -> int:
                 else:
                     out.write(_dump(response_to_json(next(responses))) + "\n")
             out.flush()
-    if source != "-":
-        stream.close()
-    if bad:
-        print(f"safereport: {bad} malformed request(s) in the batch; see the error lines", file=sys.stderr)
-        return 2
-    return 0
+    return bad
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -174,10 +188,21 @@ def cmd_policy(args: argparse.Namespace) -> int:
             try:
                 text = Path(args.file).read_text("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                raise BadInput(f"expected a readable Cedar policy file, got {exc.__class__.__name__}", field=args.file) from None
+                raise BadInput(
+                    f"expected a readable Cedar policy file, got {exc.__class__.__name__}", field=args.file
+                ) from None
             policy = LocalPolicy(args.controller, args.policy_id or Path(args.file).stem, text)
             fw.add_local_policy(policy)
-            print(_dump({"controller": policy.controller, "policy_id": policy.policy_id, "sha256": policy.sha256, "added": True}))
+            print(
+                _dump(
+                    {
+                        "controller": policy.controller,
+                        "policy_id": policy.policy_id,
+                        "sha256": policy.sha256,
+                        "added": True,
+                    }
+                )
+            )
         elif args.policy_cmd == "remove":
             removed = fw.remove_local_policy(args.controller, args.policy_id)
             print(_dump({"controller": args.controller, "policy_id": args.policy_id, "removed": removed}))
@@ -249,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("add", help="add a local policy (refused if it could weaken the baseline)")
     a.add_argument("controller", metavar="CONTROLLER")
     a.add_argument("file", metavar="FILE")
-    a.add_argument("--id", dest="policy_id", default=None, help="name of the policy file entry (default: file stem)")
+    a.add_argument(
+        "--id", dest="policy_id", default=None, help="name of the policy file entry (default: file stem)"
+    )
     rm = sub.add_parser("remove", help="remove a local policy")
     rm.add_argument("controller", metavar="CONTROLLER")
     rm.add_argument("policy_id", metavar="ID")
@@ -276,7 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("safereport: interrupted; nothing further was disclosed", file=sys.stderr)
         return 1
     except Exception as exc:  # fail closed: no traceback, no data, nothing on stdout
-        print(f"safereport: internal error ({exc.__class__.__name__}); nothing was disclosed", file=sys.stderr)
+        print(
+            f"safereport: internal error ({exc.__class__.__name__}); nothing was disclosed", file=sys.stderr
+        )
         return 1
 
 

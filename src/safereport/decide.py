@@ -21,7 +21,6 @@ from safereport.audit.entry import scrub
 from safereport.model import (
     FIELD_CATEGORIES,
     Category,
-    Consent,
     Decision,
     DisclosedItem,
     DisclosureRequest,
@@ -223,5 +222,3 @@ def _identifiers(request: DisclosureRequest, rows: list[record_store.SubjectRow]
         found.append(row.person_id)
         found.extend(row.data.values())
     return found
-
-

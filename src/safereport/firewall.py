@@ -52,7 +52,9 @@ class Firewall:
         self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)
 
     @classmethod
-    def open(cls, db: str | None = None, *, settings: Settings | None = None, **overrides: object) -> Firewall:
+    def open(
+        cls, db: str | None = None, *, settings: Settings | None = None, **overrides: object
+    ) -> Firewall:
         """Open (creating and migrating if need be) the store named by `db` or SAFEREPORT_DB."""
         if settings is None:
             settings = load_settings(**({"db": db} if db else {}), **overrides)
@@ -110,7 +112,11 @@ class Firewall:
         """Add or replace a controller's local policy; refused if it could weaken the baseline."""
         check_local_policy(policy)
         with self.store.write() as conn:
-            others = [p for p in consent_store.local_policies_of(conn, policy.controller) if p.policy_id != policy.policy_id]
+            others = [
+                p
+                for p in consent_store.local_policies_of(conn, policy.controller)
+                if p.policy_id != policy.policy_id
+            ]
             try:
                 PolicyEngine(policy.controller, [*others, policy])  # ids unique across the set
             except PolicyError as exc:
@@ -138,7 +144,9 @@ class Firewall:
         """Decide one request; its audit entry is durable before this returns."""
         return self._decider.decide(request, explain=explain)
 
-    def decide_many(self, requests: Iterable[DisclosureRequest], *, explain: bool = False) -> Iterator[Response]:
+    def decide_many(
+        self, requests: Iterable[DisclosureRequest], *, explain: bool = False
+    ) -> Iterator[Response]:
         """Decide many, committing the audit log in groups; each response follows its commit."""
         return self._decider.decide_many(requests, explain=explain, commit_batch=self.settings.commit_batch)
 

@@ -53,9 +53,13 @@ class _Ingest:
         orgs = registry()
         for line, record in records:
             if record.controller not in orgs:
-                raise IngestError("expected a known organisation id as controller", line=line, field="controller")
+                raise IngestError(
+                    "expected a known organisation id as controller", line=line, field="controller"
+                )
             if record.created.tzinfo is None or record.created.utcoffset() is None:
-                raise IngestError("expected a timezone-aware datetime, got a naive one", line=line, field="created")
+                raise IngestError(
+                    "expected a timezone-aware datetime, got a naive one", line=line, field="created"
+                )
             earlier = self.controllers.setdefault(record.record_id, record.controller)
             if earlier != record.controller:
                 raise IngestError(

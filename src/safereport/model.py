@@ -6,9 +6,9 @@ Everything here is plain data: no I/O, no clock, no policy.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 
 class Capacity(enum.StrEnum):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Iterator, Mapping
 
 from safereport.errors import UnknownOrganisation
 from safereport.model import Function, Organisation, OrgKind

@@ -179,10 +179,8 @@ def _resolve_one(node: RecordNode, sources: list[Resolved]) -> Resolved:
         if resolved.protected:
             for key in keys:
                 protected.setdefault(key, resolved)
-    if node.persons:
-        narrative = strongest([*(s.narrative_capacity for s in sources), *capacities])
-    else:
-        narrative = None
+    # A narrative with nobody in it is treated as protected, whatever its sources.
+    narrative = strongest([*(s.narrative_capacity for s in sources), *capacities]) if node.persons else None
     return Resolved(
         node.record_id,
         node.controller,

@@ -14,7 +14,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from safereport.errors import BadInput, IngestError
 from safereport.model import (
@@ -214,7 +223,9 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     """(field path, message) for the first problem pydantic found."""
     err = exc.errors(include_url=False)[0]
     loc = [str(part) for part in err["loc"] if part not in ("by_id", "by_name")]
-    if err["type"] in ("subject_form", "union_tag_invalid") or (loc == ["subject", "name"] and err["type"] == "missing"):
+    if err["type"] in ("subject_form", "union_tag_invalid") or (
+        loc == ["subject", "name"] and err["type"] == "missing"
+    ):
         return "subject", 'expected {"person_id": ...} or {"name": ..., "date_of_birth": ...}'
     path = ".".join(loc) or "(document)"
     kind = err["type"]
@@ -250,7 +261,9 @@ def parse_json(text: str | bytes, *, what: str) -> Any:
     try:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"expected one JSON object, got invalid JSON ({exc.__class__.__name__})", field=what) from None
+        raise BadInput(
+            f"expected one JSON object, got invalid JSON ({exc.__class__.__name__})", field=what
+        ) from None
 
 
 def parse_record(document: Any) -> Record:
@@ -270,7 +283,7 @@ def parse_request(document: Any) -> DisclosureRequest:
     return parsed.to_model()
 
 
-def iter_records_jsonl(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Record]]:
+def iter_records_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, Record]]:
     """(line number, record) from a JSON Lines stream, one at a time; an error names its line."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
@@ -279,7 +292,9 @@ def iter_records_jsonl(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Recor
             document = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "bad UTF-8"
-            raise IngestError(f"expected one JSON object per line, got invalid JSON ({reason})", line=number) from None
+            raise IngestError(
+                f"expected one JSON object per line, got invalid JSON ({reason})", line=number
+            ) from None
         if not isinstance(document, dict):
             raise IngestError(f"expected a JSON object, got {type(document).__name__}", line=number)
         try:
@@ -309,7 +324,11 @@ def response_to_json(response: Any) -> dict[str, Any]:
         },
     }
     for item in response.disclosed:
-        entry: dict[str, Any] = {"record_id": item.record_id, "person_id": item.person_id, "data": dict(item.data)}
+        entry: dict[str, Any] = {
+            "record_id": item.record_id,
+            "person_id": item.person_id,
+            "data": dict(item.data),
+        }
         if item.narrative is not None:
             entry["narrative"] = item.narrative
         out["disclosed"].append(entry)
@@ -325,5 +344,3 @@ def response_to_json(response: Any) -> dict[str, Any]:
             "consent_applied": ex.consent_applied,
         }
     return out
-
-

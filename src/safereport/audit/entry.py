@@ -49,7 +49,9 @@ def query_key(key: bytes, request: DisclosureRequest) -> str:
 
 def request_digest(key: bytes, request: DisclosureRequest) -> str:
     """A keyed digest of the whole request, so a controller can match a request it kept."""
-    canonical = json.dumps(request_document(request), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        request_document(request), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return _hmac(key, "request", canonical)
 
 
@@ -73,8 +75,12 @@ def request_document(request: DisclosureRequest) -> dict[str, Any]:
 
 
 def scrub(text: str, identifiers: Iterable[str]) -> str:
-    """`text` with every identifier of the subject replaced by [subject]."""
-    for identifier in sorted({i for i in identifiers if i and len(i.strip()) >= 3}, key=len, reverse=True):
+    """`text` with every identifier of the subject (any case, any spacing) replaced by [subject]."""
+    folded = " ".join(text.split()).casefold()
+    present = {
+        i for i in identifiers if len(i.strip()) >= 3 and " ".join(i.split()).casefold() in folded
+    }  # the common case, nothing to scrub, costs no regular expression
+    for identifier in sorted(present, key=len, reverse=True):
         pattern = r"\s+".join(re.escape(part) for part in identifier.split())
         text = re.sub(pattern, "[subject]", text, flags=re.IGNORECASE)
     return text

@@ -23,7 +23,9 @@ def load_or_create_subject_key(key_dir: Path) -> bytes:
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as exc:
-        raise AuditError(f"the subject key at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})") from None
+        raise AuditError(
+            f"the subject key at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})"
+        ) from None
     key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(32)
     try:

@@ -85,7 +85,7 @@ class AuditLog:
                 else:
                     try:
                         document = json.loads(row.entry)
-                        missing = REQUIRED_FIELDS - set(document)
+                        missing = set(REQUIRED_FIELDS - set(document))
                     except (json.JSONDecodeError, TypeError):
                         missing = {"(not JSON)"}
                     if missing:

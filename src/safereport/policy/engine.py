@@ -172,7 +172,13 @@ class PolicyEngine:
         except ValueError as exc:
             raise PolicyError(f"the policy set of {controller} does not parse: {exc}") from None
         self._entities = self._build_entities()
-        self._memo: dict[tuple[str, Capacity, Category, Purpose, Direction, bool], Verdict] = {}
+        self._memo: dict[tuple[object, Capacity, Category, Purpose, Direction, bool], Verdict] = {}
+        # The baseline sees an organisation only through its kind and functions, so verdicts are
+        # shared between organisations alike in both, unless a local policy names one by id or
+        # is the controller's own (`principal == resource.controller` singles it out unnamed).
+        self._named = {org_id for org_id in self._orgs if any(f'"{org_id}"' in p.text for p in self.local)}
+        if self.local:
+            self._named.add(controller)
 
     @cached_property
     def version(self) -> str:
@@ -205,7 +211,12 @@ class PolicyEngine:
 
     @staticmethod
     def cedar_request(
-        requester: str, capacity: Capacity, category: Category, purpose: Purpose, direction: Direction, consent: bool
+        requester: str,
+        capacity: Capacity,
+        category: Category,
+        purpose: Purpose,
+        direction: Direction,
+        consent: bool,
     ) -> dict[str, Any]:
         return {
             "principal": {"type": "Org", "id": requester},
@@ -227,7 +238,8 @@ class PolicyEngine:
         direction: Direction,
         consent: bool,
     ) -> Verdict:
-        key = (requester.id, capacity, category, purpose, direction, consent)
+        who: object = requester.id if requester.id in self._named else (requester.kind, requester.functions)
+        key = (who, capacity, category, purpose, direction, consent)
         verdict = self._memo.get(key)
         if verdict is None:
             request = self.cedar_request(requester.id, capacity, category, purpose, direction, consent)
@@ -236,7 +248,9 @@ class PolicyEngine:
         return verdict
 
     def _evaluate(self, requests: list[dict[str, Any]]) -> list[Any]:
-        return list(cedarpy.is_authorized_batch(requests, self._policies, self._entities, schema=self._schema))
+        return list(
+            cedarpy.is_authorized_batch(requests, self._policies, self._entities, schema=self._schema)
+        )
 
     @staticmethod
     def _verdict(result: Any) -> Verdict:

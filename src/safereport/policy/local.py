@@ -68,11 +68,16 @@ def _requests(domain: list[Counterexample]) -> list[dict[str, Any]]:
 
 
 @cache
-def _forbidden_by_baseline(baseline: Baseline, controller: str, requesters: tuple[str, ...]) -> frozenset[int]:
+def _forbidden_by_baseline(
+    baseline: Baseline, controller: str, requesters: tuple[str, ...]
+) -> frozenset[int]:
     """Positions in the domain where a baseline forbid fires."""
     orgs = [registry()[r] for r in requesters]
     domain = _domain(orgs)
-    forbids_only = _only(baseline.policies, "forbid") + '\n@id("check-permit-all")\npermit (principal, action, resource);\n'
+    forbids_only = (
+        _only(baseline.policies, "forbid")
+        + '\n@id("check-permit-all")\npermit (principal, action, resource);\n'
+    )
     engine = PolicyEngine(controller, baseline=_with_policies(baseline, forbids_only))
     verdicts = engine.authorise_many(_requests(domain))
     return frozenset(i for i, v in enumerate(verdicts) if not v.allowed)
@@ -85,7 +90,11 @@ def _with_policies(baseline: Baseline, text: str) -> Baseline:
 def _only(text: str, effect: str) -> str:
     parsed = json.loads(cedarpy.policies_to_json_str(text))
     kept = {k: v for k, v in parsed["staticPolicies"].items() if v["effect"] == effect}
-    return str(cedarpy.policies_from_json_str(json.dumps({"staticPolicies": kept, "templates": {}, "templateLinks": []})))
+    return str(
+        cedarpy.policies_from_json_str(
+            json.dumps({"staticPolicies": kept, "templates": {}, "templateLinks": []})
+        )
+    )
 
 
 def _split(text: str) -> list[tuple[str, str, str]]:
@@ -94,7 +103,9 @@ def _split(text: str) -> list[tuple[str, str, str]]:
     out = []
     for policy in parsed["staticPolicies"].values():
         single = json.dumps({"staticPolicies": {"p": policy}, "templates": {}, "templateLinks": []})
-        out.append((policy["annotations"]["id"], policy["effect"], str(cedarpy.policies_from_json_str(single))))
+        out.append(
+            (policy["annotations"]["id"], policy["effect"], str(cedarpy.policies_from_json_str(single)))
+        )
     return out
 
 
@@ -105,7 +116,9 @@ def check_local_policy(policy: LocalPolicy, baseline: Baseline | None = None) ->
         policy_ids(policy.text)  # every policy carries an @id
         PolicyEngine(policy.controller, [policy], baseline=baseline)  # parses, validates, ids unique
     except PolicyError as exc:
-        raise LocalPolicyRejected(f"local policy {policy.policy_id!r} is invalid: {exc.message}", field=policy.policy_id) from None
+        raise LocalPolicyRejected(
+            f"local policy {policy.policy_id!r} is invalid: {exc.message}", field=policy.policy_id
+        ) from None
     for pid, effect, text in _split(policy.text):
         if effect != "permit":
             continue

@@ -19,8 +19,8 @@ Design choices, all deliberate:
 
 Speed: the rules are compiled once, at import, into a single trie-shaped regular expression
 that is run over a lower-cased copy of the text, so a scan tries only the rules whose first
-word starts at the current position. A handful of case-sensitive rules ("Polish", "Turkey",
-"HO") run as a second, small expression over the original text.
+word starts at the current position. The few words that count only when capitalised
+("Polish", "Turkey", "HO") are checked against the original text after they match.
 """
 
 from __future__ import annotations
@@ -65,18 +65,16 @@ _PRIORITY = {reason: rank for rank, reason in enumerate(_REASONS)}
 # between the two, which is dropped.
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _TERMINATORS = ".!?…"
-_CLOSERS = "\"'’”)\\]»"
+_CLOSERS = "\"'\u2019\u201d)\\]\u00bb"  # quotes (straight and curly), brackets, guillemet
 
 # A single full stop directly after one of these does not end a sentence. Taking a real
 # sentence end for an abbreviation merges two sentences, which can only make more go, so the
 # list errs on the long side.
-_ABBREVIATIONS = frozenset(
-    (
-        "mr mrs ms mx dr prof rev revd sr jr st sgt insp supt ch det cst const pc dc ds di dci dsi ps "
-        "cllr capt lt col gen hon approx etc vs cf incl inc est dept tel ref fig al ave rd ln hrs mins "
-        "yrs dob ext nr"
-    ).split()
-)
+_ABBREVIATION_WORDS = """
+mr mrs ms mx dr prof rev revd sr jr st sgt insp supt ch det cst const pc dc ds di dci dsi ps cllr capt lt col
+gen hon approx etc vs cf incl inc est dept tel ref fig al ave rd ln hrs mins yrs dob ext nr
+"""
+_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 _INITIALS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 # A line break, or a run of terminators (and closing quotes or brackets) followed by white
@@ -143,9 +141,10 @@ def _separator(gaps: Iterable[str]) -> str:
 
 
 # --- Rules -------------------------------------------------------------------------------------
-# Each rule is a reason, the literal words it starts with (lower case, "|"-separated; a space
-# stands for any run of white space or hyphens) and a regular expression for what follows them. The rules
-# run over lower-cased text, so every literal below is lower case.
+# Each rule is a reason, the literal words it starts with and a regular expression for what
+# follows them. The words are "|"-separated and lower case (the rules run over lower-cased
+# text); in them a space stands for any run of white space or hyphens, and an apostrophe for a
+# straight or a curly one.
 #
 # Within a phrase, words are separated by `\s+`, which also matches a line break: a phrase
 # that a hard-wrapped narrative breaks over two lines is still found, and both lines go.
@@ -155,7 +154,7 @@ _Rule = tuple[str, str, str]
 
 def _gap(n: int) -> str:
     """Up to n intervening words, never across a sentence end."""
-    return rf"(?:[\w'’,-]+\s+){{0,{n}}}?"
+    return rf"(?:[\w'\u2019,-]+\s+){{0,{n}}}?"
 
 
 def _any(*alternatives: str) -> str:
@@ -173,12 +172,14 @@ _UK = _any(
     r"northern\s+ireland",
     r"(?:this|the)\s+country\b",
 )
-_PERSON = "she|he|they|i|we|you|v|ip|pt|victim|patient|witness|suspect|mother|father|family|parents|wife|husband"
-_OBJECT = r"(?:her|him|them|me|us|you|v|the\s+(?:victim|v|ip|family|kids|children))"
-_POSSESSIVE_WORDS = (
-    "her|his|their|my|your|our|victim's|victim’s|victims|v's|v’s|ip's|ip’s|patient's|patient’s|pt's|pt’s"
+_PERSON = (
+    "she|he|they|i|we|you|v|ip|pt|victim|patient|witness|suspect|mother|father|family|parents|wife|husband"
 )
-_POSSESSIVE = r"(?:(?:all|both)\s+)?(?:her|his|their|my|your|our|(?:the\s+)?(?:victim|v|ip|patient|pt)['’]?s)"
+_OBJECT = r"(?:her|him|them|me|us|you|v|the\s+(?:victim|v|ip|family|kids|children))"
+_POSSESSIVE_WORDS = "her|his|their|my|your|our|victim's|victims|v's|ip's|patient's|pt's"
+_POSSESSIVE = (
+    r"(?:(?:all|both)\s+)?(?:her|his|their|my|your|our|(?:the\s+)?(?:victim|v|ip|patient|pt)['\u2019]?s)"
+)
 # "Home Office" as a building or as police and forensic jargon says nothing about anyone.
 _HOME_OFFICE_NOT_A_PLACE = (
     r"\b(?!\s+(?:buildings?|counting|pathologists?|approved|circulars?|large\s+major|crime\s+(?:codes?"
@@ -264,18 +265,25 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         "|control",
         r"\w*\s+" + _gap(3) + _any(_POSSESSIVE + r"\s+" + _DOCUMENT, r"(?:the\s+|a\s+)?passports?\b"),
     ),
-    (_DOCUMENTS, "passport|document|papers|travel document", r"s?\s+" + _gap(4) + _CONTROLLED),
+    # "her passport was taken by the suspect" (but not "documents were seized" by officers)
+    (
+        _DOCUMENTS,
+        "passport|travel document|identity document|id document|immigration document",
+        r"s?\s+" + _gap(4) + _CONTROLLED,
+    ),
     (
         _DOCUMENTS,
         _POSSESSIVE_WORDS,
-        r"\s+(?:id|identity\s+(?:cards?|documents?))\s+" + _gap(4) + _CONTROLLED,
+        r"\s+(?:(?:identity|id|immigration|residence|travel)\s+(?:cards?|documents?|papers|permits?)|id|documents?"
+        r"|papers|passports?|brps?)\s+" + _gap(4) + _CONTROLLED,
     ),
     # --- No recourse to public funds, asylum support, NHS charging.
     (_FUNDS, "nrpf|recourse to public funds|public funds|health surcharge|right to reside", ""),
     (_FUNDS, "destitution domestic violence|aspen card|overseas visitor|overseas patient", ""),
     (_FUNDS, "nass|ddv|ddvc", r"\b"),
     (_FUNDS, "habitual residen", r"\w*"),
-    (_FUNDS, "asylum|section", r"\s+(?:95\s+|98\s+|4\s+|17\s+)?(?:support|accommodation|accom|housing|funding)"),
+    (_FUNDS, "asylum", r"\s+(?:support|accommodation|accom|housing|funding)"),
+    (_FUNDS, "section", r"\s+(?:95|98|4|17)\s+(?:support|accommodation|accom|housing|funding)"),
     (_FUNDS, "s", r"\.?\s?(?:95|98|4|17)\s+(?:support|accommodation|accom|housing|funding)"),
     (
         _FUNDS,
@@ -284,7 +292,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     ),
     (
         _FUNDS,
-        "no access to|cannot|can not|can't|can’t|unable to|not allowed to|not entitled to|ineligible for"
+        "no access to|cannot|can not|can't|unable to|not allowed to|not entitled to|ineligible for"
         "|ineligible to",
         r"\s+(?:claim\s+)?(?:any\s+)?(?:benefits|public\s+funds|universal\s+credit|housing\s+benefit)",
     ),
@@ -331,7 +339,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (_STATUS, "detention centre|detention center", ""),
     (
         _STATUS,
-        "yarl's wood|yarl’s wood|yarls wood|harmondsworth|colnbrook|brook house|tinsley house|dungavel"
+        "yarl's wood|yarls wood|harmondsworth|colnbrook|brook house|tinsley house|dungavel"
         "|morton hall|derwentside|campsfield|napier barracks|bibby stockholm|wethersfield",
         "",
     ),
@@ -356,14 +364,19 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (
         _STATUS,
         _PERSON,
-        r"(?:['’]s|['’]m|\s+(?:is|are|am|was|were|being|been))?\s+(?:an?\s+)?illegal\b" + _NOT_ILLEGAL_ITSELF,
+        r"(?:['\u2019][sm]|\s+(?:is|are|am|was|were|being|been))?\s+(?:an?\s+)?illegal\b"
+        + _NOT_ILLEGAL_ITSELF,
     ),
-    (_STATUS, "here|in", r"\s+(?:the\s+)?(?:" + _UK + r"\s+)?illegally"),
-    (_STATUS, "illegally", r"\s+(?:in|into|entered|arrived|came|resident|present|working|staying|living|here)\b"),
+    (_STATUS, "here|in", r"\s+(?:the\s+)?(?:" + _UK + r"\s+)?(?:illegally|unlawfully)"),
+    (
+        _STATUS,
+        "illegally|unlawfully",
+        r"\s+(?:in|into|entered|arrived|came|resident|present|working|staying|living|here)\b",
+    ),
     (
         _STATUS,
         "enter|came|arriv|brought|smuggled|trafficked|work|liv|stay|remain|resid",
-        r"\w*\s+" + _gap(3) + r"illegally",
+        r"\w*\s+" + _gap(3) + r"(?:illegally|unlawfully)",
     ),
     (
         _STATUS,
@@ -391,7 +404,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (_STATUS, "settled", r"\s+status"),
     (_STATUS, "settlement", r"\s+(?:scheme|status|application|visa|route)"),
     (_STATUS, "sponsorship|certificate of sponsorship", ""),
-    (_STATUS, _POSSESSIVE_WORDS + "|visa|work|employer|employer's|employer’s|employers|licensed", r"\s+sponsors?\b"),
+    (_STATUS, _POSSESSIVE_WORDS + "|visa|work|employer|employer's|employers|licensed", r"\s+sponsors?\b"),
     (
         _STATUS,
         "sponsor",
@@ -487,7 +500,11 @@ _NATIONALITY_SPEC: tuple[_Rule, ...] = (
         r"\s+(?:nationals?|citizens?|wom[ae]n|m[ae]n|males?|females?|girls?|boys?|people|community|family"
         r"|passport|interpreter|language|speaker|origin|descent)",
     ),
-    (_NATIONALITY, "nationality|nationalities|citizenship|naturalis|naturaliz|mother tongue|language line", ""),
+    (
+        _NATIONALITY,
+        "nationality|nationalities|citizenship|naturalis|naturaliz|mother tongue|language line",
+        "",
+    ),
     (_NATIONALITY, "languageline|foreigner", ""),
     (_NATIONALITY, "national|citizen|native", r"s?\s+of\b"),
     (
@@ -509,7 +526,7 @@ _NATIONALITY_SPEC: tuple[_Rule, ...] = (
     (
         _NATIONALITY,
         _PERSON,
-        r"(?:['’]s|['’]m|\s+(?:is|are|am|was|were|comes?|came|hails?))\s+(?:originally\s+)?from\s+"
+        r"(?:['\u2019][sm]|\s+(?:is|are|am|was|were|comes?|came|hails?))\s+(?:originally\s+)?from\s+"
         r"(?!(?:the|a|an|her|his|their|my|your|our|this|that|work|school|home|college|uni|university|hospital"
         r"|prison|there|here|behind|inside|outside|upstairs|downstairs)\b)(?!\d)",
     ),
@@ -545,34 +562,40 @@ _FALSE_FRIEND = re.compile(
 )
 
 
+class _Trie:
+    __slots__ = ("children", "leaves")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        # (priority, rule number, continuation, marker group name)
+        self.leaves: list[tuple[int, int, str, str]] = []
+
+    def pattern(self) -> str:
+        branches = [
+            _LITERAL.get(ch, re.escape(ch)) + child.pattern() for ch, child in sorted(self.children.items())
+        ]
+        branches.extend(f"{rest}(?P<{marker}>)" for _, _, rest, marker in sorted(self.leaves))
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+_LITERAL = {" ": r"[\s-]+", "'": "['\u2019]"}
+
+
 def _compile_trie(rules: Iterable[_Rule]) -> tuple[re.Pattern[str], dict[str, str]]:
     """One expression for all the rules: a trie of their leading words, each leaf followed by
-    the rules' continuations, each continuation followed by an empty group named for its rule."""
-    root: dict[str, dict[str, object]] = {}
+    the rules' continuations, each continuation by an empty group whose name says which rule
+    matched."""
+    root = _Trie()
     markers: dict[str, str] = {}
     for number, (reason, prefixes, rest) in enumerate(rules):
         for prefix in prefixes.split("|"):
             marker = f"r{len(markers)}"
             markers[marker] = reason
-            node: dict[str, object] = root
+            node = root
             for ch in prefix:
-                node = node.setdefault(ch, {})  # type: ignore[assignment]
-            leaves = node.setdefault("", [])
-            assert isinstance(leaves, list)
-            leaves.append((_PRIORITY.get(reason, len(_REASONS)), number, rest, marker))
-
-    def emit(node: dict[str, object]) -> str:
-        branches: list[str] = []
-        for ch in sorted(k for k in node if k):
-            child = node[ch]
-            assert isinstance(child, dict)
-            branches.append((r"[\s-]+" if ch == " " else re.escape(ch)) + emit(child))
-        leaves = node.get("", [])
-        assert isinstance(leaves, list)
-        branches.extend(f"{rest}(?P<{marker}>)" for _, _, rest, marker in sorted(leaves))
-        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-
-    return re.compile(r"\b" + emit(root)), markers
+                node = node.children.setdefault(ch, _Trie())
+            node.leaves.append((_PRIORITY.get(reason, len(_REASONS)), number, rest, marker))
+    return re.compile(r"\b" + root.pattern()), markers
 
 
 _RULES, _MARKERS = _compile_trie(_RULES_SPEC + _NATIONALITY_SPEC)
@@ -602,7 +625,7 @@ def _matches(text: str) -> Iterator[tuple[int, int, str]]:
         elif reason == _CAPITALISED_COUNTRY:
             word = m.group()
             original = text[m.start() : m.end()]
-            if not (original.isupper() or original[:1].isupper() and original[1:] == word[1:]):
+            if not (original.isupper() or (original[:1].isupper() and original[1:] == word[1:])):
                 continue
             reason = _NATIONALITY
         elif reason == _UPPER_CASE_STATUS:

@@ -30,7 +30,10 @@ def append(conn: Connection, rows: Sequence[LogRow]) -> None:
     if rows:
         conn.execute(
             audit_log.insert(),
-            [{"idx": r.index, "entry": r.entry, "leaf_hash": r.leaf_hash, "chain_hash": r.chain_hash} for r in rows],
+            [
+                {"idx": r.index, "entry": r.entry, "leaf_hash": r.leaf_hash, "chain_hash": r.chain_hash}
+                for r in rows
+            ],
         )
 
 

@@ -30,7 +30,9 @@ def _v1_initial(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[tuple[int, str, Step], ...] = ((1, "records, persons, derivations, consents, policies, audit log", _v1_initial),)
+MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
+    (1, "records, persons, derivations, consents, policies, audit log", _v1_initial),
+)
 LATEST = MIGRATIONS[-1][0]
 
 
