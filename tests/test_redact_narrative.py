@@ -123,6 +123,8 @@ SENSITIVE = [
     "IP is Chinese.",
     "The victim is a citizen of Pakistan.",
     "She is a national of Bangladesh.",
+    "She is from the UK.",
+    "He is from Leeds.",
     "He is Somali.",
     "She is Ukrainian and arrived last spring.",
     "The victim is British.",

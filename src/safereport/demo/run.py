@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
 from safereport.demo.generate import SCENARIOS, LabelledRequest, Workload, generate_workload
+from safereport.errors import ConsentError
 from safereport.model import (
     FIELD_CATEGORIES,
     Category,
@@ -245,8 +246,14 @@ def run_demo(
 
     # ---- consents ------------------------------------------------------------------------
     t0 = time.perf_counter()
+    revoked = set(workload.revocations)
     for consent in workload.consents:
-        firewall.grant_consent(consent)
+        try:
+            firewall.grant_consent(consent)
+        except ConsentError:
+            # The same demo already ran on this store and revoked it: it stays revoked.
+            if consent.consent_id not in revoked:
+                raise
     for consent_id in workload.revocations:
         firewall.revoke_consent(consent_id)
     consent_seconds = time.perf_counter() - t0

@@ -150,6 +150,7 @@ class World:
     """The records and consents of one seed, with the pools of subjects requests aim at."""
 
     def __init__(self, seed: int) -> None:
+        self.seed = seed
         self.rng = _Random(seed)
         self.r = self.rng.random
         reg = registry()
@@ -439,7 +440,8 @@ class World:
             else:
                 expires = datetime(rng.choice((2027, 2030)), rng.randint(1, 12), 1, tzinfo=UTC)
             consent = Consent(
-                f"C-{n + 1:06d}",
+                # Seeded, so a second demo on the same store never collides with another seed's.
+                f"DEMO-{self.seed}-C-{n + 1:06d}",
                 self.ctrls[ci].org_id,
                 pid,
                 UKVI,

@@ -518,6 +518,13 @@ _NATIONALITY_SPEC: tuple[_Rule, ...] = (
     (_NATIONALITY, "country of", r"\s+(?:origin|birth|nationality|citizenship|residence)"),
     (_NATIONALITY, "back home", r"\s+(?:in|to)\b"),
     (_NATIONALITY, "originally", r"\s+(?:from|comes?|came)"),
+    # Being from the UK is treated like being from anywhere else.
+    (
+        _NATIONALITY,
+        "from",
+        r"\s+(?:the\s+)?(?:uk\b|u\.k\b\.?|united\s+kingdom|(?:great\s+)?britain|england|scotland|wales"
+        r"|northern\s+ireland)",
+    ),
     (
         _NATIONALITY,
         "born|grew up|raised",

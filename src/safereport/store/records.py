@@ -241,19 +241,18 @@ def find_subject(
         params["dob"] = date_of_birth
     if record_id is not None:
         params["record_id"] = record_id
-    # The hottest query of a decision: sent as the driver's SQL, skipping per-call compilation.
+    # The hottest query of a decision: the driver's own SQL on a DBAPI cursor of this same
+    # connection (and transaction), skipping per-call compilation and result processing.
     sql, order = _compiled(conn.dialect, by_id, record_id is not None)
-    rows = conn.exec_driver_sql(sql, tuple(params[name] for name in order) if order else params)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params[name] for name in order) if order else params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     return [
-        SubjectRow(
-            r.record_id,
-            r.person_id,
-            Capacity(r.capacity),
-            json.loads(r.data),
-            r.narrative,
-            Capacity(r.narrative_capacity),
-        )
-        for r in rows
+        SubjectRow(rid, pid, Capacity(capacity), json.loads(data), narrative, Capacity(narrative_capacity))
+        for rid, pid, capacity, data, narrative, narrative_capacity in rows
     ]
 
 
