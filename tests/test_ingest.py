@@ -6,7 +6,6 @@ import json
 import random
 import sqlite3
 import tempfile
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -607,9 +606,7 @@ def test_twenty_thousand_records(fw: Firewall, tmp_path: Path) -> None:
         persons += len(people)
         lines.append(r(f"R{i:05d}", *people, derived=src))
     path = write(tmp_path / "big.jsonl", lines)
-    started = time.perf_counter()
     report = fw.ingest_file(path)
-    elapsed = time.perf_counter() - started
     assert report == IngestReport(records=n, persons=persons, replaced=0, derived=derived)
     with fw.store.read() as conn:
         assert record_store.count(conn) == (n, persons)
@@ -621,7 +618,6 @@ def test_twenty_thousand_records(fw: Firewall, tmp_path: Path) -> None:
     assert not narrative_capacity_of(fw, "R00035").protected
     assert narrative_capacity_of(fw, "R00005").protected
     assert not narrative_capacity_of(fw, "R00001").protected
-    assert elapsed < 45, f"20,000 records took {elapsed:.1f} s"
 
 
 # ---------------------------------------------------------------------------- property: order and batching
