@@ -105,7 +105,13 @@ def resolve_standalone(node: RecordNode) -> Resolved:
     """A record derived from nothing: every datum's capacity is the role it was collected in."""
     if node.derived_from:
         raise ValueError("resolve_standalone is for records with no derived_from")
-    return _resolve_one(node, [])
+    # The protected identities are left out: a record is always resolved afresh, ancestry and
+    # all, whenever a record derived from it is.
+    roles = tuple(p.role for p in node.persons)
+    narrative = strongest(roles) if roles else None
+    return Resolved(
+        node.record_id, node.controller, node.persons, roles, narrative or UNKNOWN_NARRATIVE_CAPACITY
+    )
 
 
 def resolve(
