@@ -361,7 +361,7 @@ def outcomes(fw: Firewall) -> list[tuple[Decision, object]]:
 
 def last_audit_entry(fw: Firewall) -> tuple[int, dict[str, object]]:
     with fw.store.read() as conn:
-        row = auditlog.tail(conn)
+        row = auditlog.entry_at(conn, auditlog.size(conn) - 1)
     assert row is not None
     return row.index, json.loads(row.entry)
 

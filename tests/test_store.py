@@ -173,11 +173,9 @@ def test_audit_log_index_is_the_primary_key(db_url: str) -> None:
     Store.open(db_url).close()
     assert _schema(db_url)["audit_log"]["pk"] == ("idx",)
     with sqlite3.connect(_path(db_url)) as conn:
-        conn.execute("INSERT INTO audit_log (idx, entry, leaf_hash, chain_hash) VALUES (0, 'e', 'l', 'c')")
+        conn.execute("INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'e', 'l')")
         with pytest.raises(sqlite3.IntegrityError):
-            conn.execute(
-                "INSERT INTO audit_log (idx, entry, leaf_hash, chain_hash) VALUES (0, 'x', 'y', 'z')"
-            )
+            conn.execute("INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'x', 'y')")
 
 
 # ---------------------------------------------------------------------------- URLs and opening

@@ -169,10 +169,84 @@ def _decide_stream(stream: IO[str], *, explain: bool) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.audit_cmd == "check-proof":
+        return _check_proof(args)
     with Firewall.open() as fw:
-        report = fw.verify_audit()
-    print(_dump({"ok": report.ok, "entries": report.entries, "head": report.head, "detail": report.detail}))
-    return 0 if report.ok else 1
+        if args.audit_cmd == "verify":
+            report = fw.verify_audit([_read_key(k) for k in args.witness_key])
+            print(
+                _dump(
+                    {"ok": report.ok, "entries": report.entries, "root": report.head, "detail": report.detail}
+                )
+            )
+            return 0 if report.ok else 1
+        if args.audit_cmd == "proof":
+            sys.stdout.write(fw.log.proof(args.index))
+        elif args.audit_cmd == "checkpoint":
+            sys.stdout.write(fw.log.checkpoint())
+        else:
+            print(fw.log.signer.verifier_key())
+    return 0
+
+
+def _read_key(value: str) -> str:
+    """A verifier key given inline (name+hash+key) or as a file holding one."""
+    path = Path(value)
+    if "+" not in value and path.exists():
+        return path.read_text("utf-8").strip()
+    return value.strip()
+
+
+def _check_proof(args: argparse.Namespace) -> int:
+    """Verify a proof bundle offline: no store is opened."""
+    from safereport.audit import merkle
+    from safereport.audit.checkpoint import verify_bundle
+    from safereport.audit.log import leaf_hash
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    if args.entry is not None:
+        entry = Path(args.entry).read_bytes().rstrip(b"\n")
+        leaf = bytes.fromhex(leaf_hash(entry))
+    elif args.leaf_hash is not None:
+        try:
+            leaf = bytes.fromhex(args.leaf_hash)
+        except ValueError:
+            raise BadInput("expected 64 hex digits", field="--leaf-hash") from None
+    else:
+        raise BadInput("expected --leaf-hash HEX (from the receipt) or --entry FILE", field="--leaf-hash")
+    checkpoint = verify_bundle(text, _read_key(args.log_key), leaf, merkle.verify_inclusion)
+    print(
+        _dump(
+            {"ok": True, "origin": checkpoint.origin, "size": checkpoint.size, "root": checkpoint.root.hex()}
+        )
+    )
+    return 0
+
+
+def cmd_witness(args: argparse.Namespace) -> int:
+    from safereport.audit.witness import Witness
+
+    witness = Witness(Path(args.state), args.name)
+    if args.show_key:
+        print(witness.verifier_key())
+        return 0
+    with Firewall.open() as fw:
+        result = witness.witness(
+            fw.log, _read_key(args.log_key) if args.log_key else fw.log.signer.verifier_key()
+        )
+    print(
+        _dump(
+            {
+                "ok": True,
+                "origin": result.origin,
+                "previous_size": result.previous_size,
+                "size": result.size,
+                "root": result.root,
+                "cosigned": True,
+            }
+        )
+    )
+    return 0
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -260,10 +334,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE.jsonl", help="decide one request a line, one response a line")
     p.set_defaults(func=cmd_decide)
 
-    p = verbs.add_parser("audit", help="check the audit log")
-    sub = p.add_subparsers(dest="audit_cmd", required=True, metavar="verify")
-    sub.add_parser("verify", help="re-check every entry, hash and link of the log")
+    p = verbs.add_parser("audit", help="the transparency log: verify, checkpoints, proofs")
+    sub = p.add_subparsers(dest="audit_cmd", required=True, metavar="verify|checkpoint|proof|check-proof|key")
+    v = sub.add_parser("verify", help="re-check every entry, leaf, tile and signed checkpoint of the log")
+    v.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="also check this witness's cosignatures (a key or a file holding one; repeatable)",
+    )
+    sub.add_parser("checkpoint", help="the latest signed checkpoint (C2SP tlog-checkpoint)")
+    pr = sub.add_parser("proof", help="an offline proof bundle (C2SP tlog-proof) for one entry")
+    pr.add_argument("index", type=int, metavar="INDEX")
+    cp = sub.add_parser("check-proof", help="verify a proof bundle offline, without the store")
+    cp.add_argument("file", metavar="FILE", help="the bundle ('-' for standard input)")
+    cp.add_argument(
+        "--log-key", required=True, metavar="VKEY", help="the log's public key (or a file holding it)"
+    )
+    cp.add_argument("--leaf-hash", metavar="HEX", help="the leaf hash from the receipt")
+    cp.add_argument("--entry", metavar="FILE", help="or the entry itself, to hash")
+    sub.add_parser("key", help="the log's public key, to give to oversight bodies and witnesses")
     p.set_defaults(func=cmd_audit)
+
+    p = verbs.add_parser(
+        "witness", help="verify the log's newest checkpoint against the last one accepted, and cosign"
+    )
+    p.add_argument(
+        "--state",
+        required=True,
+        metavar="DIR",
+        help="the witness's own folder: its key and the last checkpoint it accepted",
+    )
+    p.add_argument(
+        "--name", default="witness.example", help="the witness's key name (default witness.example)"
+    )
+    p.add_argument(
+        "--log-key",
+        metavar="VKEY",
+        help="the log's public key as published (or a file); default: the key the store names",
+    )
+    p.add_argument("--show-key", action="store_true", help="print the witness's public key and stop")
+    p.set_defaults(func=cmd_witness)
 
     p = verbs.add_parser("policy", help="the national baseline and controllers' local policies")
     sub = p.add_subparsers(dest="policy_cmd", required=True, metavar="show|list|add|remove")

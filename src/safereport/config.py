@@ -37,6 +37,21 @@ class Settings(BaseSettings):
         description="Decisions appended to the audit log in one durable commit by batch deciding. "
         "No response is released before its commit.",
     )
+    log_origin: str | None = Field(
+        default=None,
+        description="The transparency log's origin line, naming it in checkpoints and receipts. "
+        "Default: safereport.localhost/<deployment id of the store>.",
+    )
+    checkpoint_every: int = Field(
+        default=1_000,
+        ge=1,
+        description="A signed checkpoint is issued once this many entries follow the last one.",
+    )
+    checkpoint_ms: int = Field(
+        default=1_000,
+        ge=0,
+        description="...or once this many milliseconds have passed since the last one, at the next append.",
+    )
     sqlite_synchronous: Literal["FULL", "EXTRA"] = Field(
         default="FULL",
         description="SQLite durability: FULL (fsync on every commit, the default) or EXTRA.",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from safereport import ingest as ingesting
 from safereport.audit import AuditLog, AuditReport
 from safereport.audit.keys import key_id, load_or_create_subject_key
+from safereport.audit.notes import load_or_create_signer
 from safereport.config import Settings, load_settings
 from safereport.decide import Decider
 from safereport.errors import AuditError, LocalPolicyRejected, PolicyError
@@ -45,8 +47,23 @@ class Firewall:
                 f"the subject key in {settings.keys_path} is not the key this store was created with "
                 f"(expected key id {bound}, got {key_id(subject_key)}); refusing to log under another key"
             )
-        deployment = store.meta("deployment_id")
-        self.log = AuditLog(store, f"safereport/{deployment}")
+        origin = settings.log_origin or f"safereport.localhost/{store.meta('deployment_id')}"
+        key_file = settings.keys_path / f"log-{hashlib.sha256(origin.encode()).hexdigest()[:16]}.key"
+        signer = load_or_create_signer(key_file, origin)
+        bound_log_key = store.ensure_meta("log_key", signer.verifier_key())
+        if bound_log_key != signer.verifier_key():
+            raise AuditError(
+                f"the log signing key in {key_file} is not the key this store's log was created with "
+                f"(expected {bound_log_key}); refusing to sign checkpoints with another key"
+            )
+        self.log = AuditLog(
+            store,
+            origin,
+            signer,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_ms=settings.checkpoint_ms,
+            clock=clock,
+        )
         self._engines: dict[str, PolicyEngine] = {}
         self._checked: set[tuple[str, str]] = set()
         self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)
@@ -150,5 +167,6 @@ class Firewall:
         """Decide many, committing the audit log in groups; each response follows its commit."""
         return self._decider.decide_many(requests, explain=explain, commit_batch=self.settings.commit_batch)
 
-    def verify_audit(self) -> AuditReport:
-        return self.log.verify()
+    def verify_audit(self, witness_keys: Sequence[str] = ()) -> AuditReport:
+        """Check the whole log from scratch; with witness keys, their cosignatures too."""
+        return self.log.verify(witness_keys)
