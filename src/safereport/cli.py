@@ -203,7 +203,12 @@ def _check_proof(args: argparse.Namespace) -> int:
     from safereport.audit.checkpoint import verify_bundle
     from safereport.audit.log import leaf_hash
 
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(
+            f"expected a readable proof bundle, got {exc.__class__.__name__}", field=args.file
+        ) from None
     if args.entry is not None:
         entry = Path(args.entry).read_bytes().rstrip(b"\n")
         leaf = bytes.fromhex(leaf_hash(entry))
@@ -211,10 +216,14 @@ def _check_proof(args: argparse.Namespace) -> int:
         try:
             leaf = bytes.fromhex(args.leaf_hash)
         except ValueError:
-            raise BadInput("expected 64 hex digits", field="--leaf-hash") from None
+            leaf = b""
+        if len(leaf) != 32:
+            raise BadInput("expected 64 hex digits (the receipt's leaf_hash)", field="--leaf-hash")
     else:
         raise BadInput("expected --leaf-hash HEX (from the receipt) or --entry FILE", field="--leaf-hash")
-    checkpoint = verify_bundle(text, _read_key(args.log_key), leaf, merkle.verify_inclusion)
+    log_key = _read_key(args.log_key)
+    origin = log_key.split("+", 1)[0]
+    checkpoint = verify_bundle(text, log_key, leaf, merkle.verify_inclusion, origin=origin)
     print(
         _dump(
             {"ok": True, "origin": checkpoint.origin, "size": checkpoint.size, "root": checkpoint.root.hex()}

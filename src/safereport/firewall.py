@@ -64,6 +64,9 @@ class Firewall:
             checkpoint_ms=settings.checkpoint_ms,
             clock=clock,
         )
+        if store.meta("checkpoint_due") == "1":
+            self.log.ensure_checkpoint()
+            store.set_meta("checkpoint_due", "0")
         self._engines: dict[str, PolicyEngine] = {}
         self._checked: set[tuple[str, str]] = set()
         self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)

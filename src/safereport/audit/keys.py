@@ -6,9 +6,11 @@ cannot tell which person an audit entry is about without this key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from safereport.errors import AuditError
@@ -18,25 +20,28 @@ SUBJECT_KEY_FILE = "subject-hmac.key"
 
 def load_or_create_subject_key(key_dir: Path) -> bytes:
     path = key_dir / SUBJECT_KEY_FILE
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written in full to a private temporary file, then linked into place: a concurrent
+        # reader sees no file or a whole key, never a half-written one; the first link wins.
+        fd, temporary = tempfile.mkstemp(dir=key_dir, prefix=".subject-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_bytes(32).hex() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     try:
-        return bytes.fromhex(path.read_text("ascii").strip())
-    except FileNotFoundError:
-        pass
+        key = bytes.fromhex(path.read_text("ascii").strip())
     except (OSError, ValueError) as exc:
         raise AuditError(
             f"the subject key at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})"
         ) from None
-    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process created it first: use theirs.
-        return bytes.fromhex(path.read_text("ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    if len(key) != 32:
+        raise AuditError(f"the subject key at {path} is damaged: expected 32 bytes, got {len(key)}")
     return key
 
 

@@ -75,7 +75,12 @@ class AuditLog:
                 for i, (e, h) in enumerate(zip(entries, leaves, strict=True))
             ],
         )
-        tiles, new_size = merkle.tiles_for_append(rows.ConnectionTiles(conn), old_size, leaves)
+        try:
+            tiles, new_size = merkle.tiles_for_append(rows.ConnectionTiles(conn), old_size, leaves)
+        except ValueError as exc:
+            raise AuditError(
+                f"the log's tiles do not match its entries, so nothing is appended: {exc}"
+            ) from None
         rows.put_tiles(conn, tiles)
         latest = rows.latest_checkpoint(conn)
         now = self.clock()
@@ -126,6 +131,13 @@ class AuditLog:
     def latest_checkpoint(self) -> str:
         return self.checkpoint()
 
+    def ensure_checkpoint(self) -> None:
+        """Sign a checkpoint if the log holds entries none covers yet (a store just migrated)."""
+        with self.store.read() as conn:
+            missing = rows.size(conn) > 0 and rows.latest_checkpoint(conn) is None
+        if missing:
+            self.checkpoint()
+
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
         with self.store.write() as conn:
             if rows.checkpoint_at(conn, size) is None:
@@ -171,6 +183,7 @@ class AuditLog:
             cosigned = rows.cosignatures(conn)
         built = tree.tiles()
         if stored_tiles != built:
+            first = _first_differing_leaf(stored_tiles, built)
             bad = sorted(
                 set(stored_tiles) ^ set(built) | {k for k in built if stored_tiles.get(k) != built[k]},
                 key=lambda k: (k.level, k.index),
@@ -179,7 +192,10 @@ class AuditLog:
                 False,
                 expected,
                 "",
-                f"stored tiles do not match the entries (first: level {bad[0].level}, tile {bad[0].index}): tiles were changed or entries removed",
+                (f"entry {first} does not match the tree: " if first is not None else "")
+                + f"stored tiles do not match the entries (first: level {bad[0].level}, tile {bad[0].index}): "
+                "tiles were changed, or entries rewritten or removed",
+                first_bad_index=first,
             )
         head = (merkle.root_hash(tree, expected) if expected else merkle.EMPTY_ROOT).hex()
         for stored in checkpoints:
@@ -248,4 +264,19 @@ def _entry_problem(row: rows.LogRow, expected: int) -> str | None:
         missing = {"(not JSON)"}
     if missing:
         return f"entry {row.index} lacks {', '.join(sorted(missing))}"
+    return None
+
+
+def _first_differing_leaf(
+    stored: dict[merkle.TileKey, bytes], built: dict[merkle.TileKey, bytes]
+) -> int | None:
+    """The first leaf whose stored hash differs from the one rebuilt from the entries."""
+    level0 = sorted({k for k in (*stored, *built) if k.level == 0}, key=lambda k: k.index)
+    for key in level0:
+        a, b = stored.get(key, b""), built.get(key, b"")
+        if a == b:
+            continue
+        for offset in range(0, max(len(a), len(b)), merkle.HASH_SIZE):
+            if a[offset : offset + merkle.HASH_SIZE] != b[offset : offset + merkle.HASH_SIZE]:
+                return key.index * merkle.TILE_WIDTH + offset // merkle.HASH_SIZE
     return None

@@ -8,6 +8,7 @@ and reported, and the witness's state is left as it was.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -56,20 +57,27 @@ class Witness:
     def verifier_key(self) -> str:
         return self.cosigner.verifier_key()
 
-    def _state_file(self, origin: str) -> Path:
-        return self.state_dir / (re.sub(r"[^A-Za-z0-9._-]+", "_", origin) + ".checkpoint")
+    def _state_file(self, log_key: Verifier) -> Path:
+        # One state per log key: a checkpoint under any other origin line is refused below, so
+        # a key holder cannot start a second history beside the one this witness follows.
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", log_key.name)[:80]
+        digest = hashlib.sha256(log_key.vkey().encode("utf-8")).hexdigest()[:16]
+        return self.state_dir / f"{name}-{digest}.checkpoint"
 
-    def accepted(self, origin: str, log_key: Verifier) -> Checkpoint | None:
-        path = self._state_file(origin)
+    def accepted(self, log_key: Verifier) -> Checkpoint | None:
+        path = self._state_file(log_key)
         if not path.exists():
             return None
-        return open_signed(path.read_text("utf-8"), log_key)
+        return open_signed(path.read_text("utf-8"), log_key, origin=log_key.name)
 
     def witness(self, log: LogSource, log_vkey: str) -> WitnessResult:
         verifier = Verifier.from_vkey(log_vkey)
         note = log.latest_checkpoint()
-        latest = open_signed(note, verifier)
-        previous = self.accepted(latest.origin, verifier)
+        try:
+            latest = open_signed(note, verifier, origin=verifier.name)
+        except AuditError as exc:
+            raise WitnessRefused(f"the log's checkpoint does not verify: {exc.message}") from None
+        previous = self.accepted(verifier)
         if previous is not None:
             if latest.size < previous.size:
                 raise WitnessRefused(
@@ -91,14 +99,14 @@ class Witness:
                         f"{previous.size} this witness accepted (the consistency proof fails)"
                     )
         line = cosign(latest, self.cosigner, self.clock())
-        self._save(latest.origin, note)
+        self._save(verifier, note)
         log.add_cosignature(latest.size, self.name, line)
         return WitnessResult(
             latest.origin, previous.size if previous else None, latest.size, latest.root.hex(), line
         )
 
-    def _save(self, origin: str, note: str) -> None:
-        path = self._state_file(origin)
+    def _save(self, log_key: Verifier, note: str) -> None:
+        path = self._state_file(log_key)
         temporary = path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as handle:
             handle.write(note)

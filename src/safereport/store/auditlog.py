@@ -33,11 +33,9 @@ def size(conn: Connection) -> int:
 
 
 def append(conn: Connection, rows: Sequence[LogRow]) -> None:
-    if rows:
-        conn.execute(
-            audit_log.insert(),
-            [{"idx": r.index, "entry": r.entry, "leaf_hash": r.leaf_hash} for r in rows],
-        )
+    from safereport.store.records import bulk_insert
+
+    bulk_insert(conn, audit_log, [{"idx": r.index, "entry": r.entry, "leaf_hash": r.leaf_hash} for r in rows])
 
 
 def scan(conn: Connection, start: int = 0, batch: int = 10_000) -> Iterator[LogRow]:

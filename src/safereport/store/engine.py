@@ -110,6 +110,10 @@ class Store:
         else:
             conn.execute(tables.meta.update().where(tables.meta.c.key == key).values(value=value))
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            self._set_meta(conn, key, value)
+
     def ensure_meta(self, key: str, value: str) -> str:
         """Set `key` to `value` unless it is already set; returns the stored value."""
         with self.write() as conn:
