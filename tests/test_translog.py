@@ -1071,3 +1071,36 @@ def test_cli_check_proof_bad_input_exits_2(
     )
     assert capsys.readouterr().out == ""
     assert status == 2
+
+
+def test_full_tiles_keep_their_interior_and_proofs_use_it(log_fw: Firewall, db_url: str) -> None:
+    step(log_fw, 300)
+    (inner,) = sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 0")[0]
+    (hashes,) = sql(db_url, "SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 0")[0]
+    assert bytes(inner) == merkle.inner_levels(bytes(hashes))
+    assert sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 1")[0][0] is None  # partial
+    memory = merkle.MemoryTiles(
+        {
+            merkle.TileKey(lv, ix): bytes(h)
+            for lv, ix, h in sql(db_url, "SELECT level, idx, hashes FROM log_tiles")
+        }
+    )
+    with log_fw.store.read() as conn:
+        from safereport.store.auditlog import ConnectionTiles
+
+        stored = ConnectionTiles(conn)
+        for index in (0, 7, 200, 255, 256, 299):
+            assert merkle.inclusion_proof(stored, index, 300) == merkle.inclusion_proof(memory, index, 300)
+        for old in (1, 100, 256, 299):
+            assert merkle.consistency_proof(stored, old, 300) == merkle.consistency_proof(memory, old, 300)
+
+
+def test_a_tampered_tile_interior_is_detected(log_fw: Firewall, db_url: str) -> None:
+    step(log_fw, 260)
+    assert log_fw.verify_audit().ok
+    (inner,) = sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 0")[0]
+    altered = bytes(inner)[:40] + bytes([inner[40] ^ 1]) + bytes(inner)[41:]
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE log_tiles SET inner = ? WHERE level = 0 AND idx = 0", (altered,))
+    report = log_fw.verify_audit()
+    assert not report.ok and "interior" in report.detail

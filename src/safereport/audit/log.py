@@ -178,7 +178,15 @@ class AuditLog:
                 if len(batch) >= 65_536:
                     flush()
             flush()
-            stored_tiles = {merkle.TileKey(level, idx): hashes for level, idx, hashes in rows.all_tiles(conn)}
+            stored_tiles: dict[merkle.TileKey, bytes] = {}
+            bad_interior: merkle.TileKey | None = None
+            for level, idx, hashes, inner in rows.all_tiles(conn):
+                key = merkle.TileKey(level, idx)
+                stored_tiles[key] = hashes
+                full = len(hashes) == merkle.TILE_WIDTH * merkle.HASH_SIZE
+                expected_inner = merkle.inner_levels(hashes) if full else None
+                if bad_interior is None and inner != expected_inner:
+                    bad_interior = key
             checkpoints = rows.checkpoints(conn)
             cosigned = rows.cosignatures(conn)
         built = tree.tiles()
@@ -196,6 +204,14 @@ class AuditLog:
                 + f"stored tiles do not match the entries (first: level {bad[0].level}, tile {bad[0].index}): "
                 "tiles were changed, or entries rewritten or removed",
                 first_bad_index=first,
+            )
+        if bad_interior is not None:
+            return AuditReport(
+                False,
+                expected,
+                "",
+                f"the stored interior of tile {bad_interior.level}/{bad_interior.index} does not match the "
+                "tile: proofs served from it would be wrong",
             )
         head = (merkle.root_hash(tree, expected) if expected else merkle.EMPTY_ROOT).hex()
         for stored in checkpoints:

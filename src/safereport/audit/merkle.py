@@ -61,6 +61,33 @@ class TileReader(Protocol):
         ...
 
 
+def inner_levels(tile: bytes) -> bytes:
+    """The interior of a full tile: its tree levels 1..7 (128, 64, ..., 2 hashes) concatenated.
+
+    Not part of C2SP tlog-tiles, which stores only every eighth level: a store may keep it beside
+    each full tile (full tiles never change) so that a subtree hash inside a tile is read, not
+    recomputed from up to 128 hashes.
+    """
+    if len(tile) != _TILE_BYTES:
+        raise ValueError(f"expected a full tile of {_TILE_BYTES} bytes, got {len(tile)}")
+    out: list[bytes] = []
+    level = tile
+    for _ in range(TILE_HEIGHT - 1):
+        level = _hash_level(level)
+        out.append(level)
+    return b"".join(out)
+
+
+# Where level h (1..7) of a tile's interior starts in `inner_levels`, in hashes.
+_INNER_OFFSET = {h: sum(TILE_WIDTH >> j for j in range(1, h)) for h in range(1, TILE_HEIGHT)}
+
+
+class InnerTileReader(TileReader, Protocol):
+    def read_inner(self, keys: Sequence[TileKey]) -> Mapping[TileKey, bytes]:
+        """For each requested full tile whose interior is stored, `inner_levels(tile)`."""
+        ...
+
+
 class MemoryTiles:
     """A dict-backed `TileReader`, for tests, benchmarks and rebuilding a tree to check it."""
 
@@ -391,9 +418,23 @@ def _subtree_hashes(reader: TileReader, nodes: Sequence[tuple[int, int]]) -> lis
         first = index << height  # the subtree's first node at tree level 8·tile_level
         tile_index, start = divmod(first, TILE_WIDTH)
         spans.append((TileKey(tile_level, tile_index), start, start + (1 << height)))
-    tiles = reader.read_tiles(list(dict.fromkeys(key for key, _, _ in spans))) if spans else {}
+    keys = list(dict.fromkeys(key for key, _, _ in spans))
+    tiles = reader.read_tiles(keys) if spans else {}
+    wanted_inner = [key for key, start, end in spans if end - start > 1]
+    inner = (
+        reader.read_inner(list(dict.fromkeys(wanted_inner)))
+        if wanted_inner and hasattr(reader, "read_inner")
+        else {}
+    )
     hashes: list[bytes] = []
     for key, start, end in spans:
+        width = end - start
+        interior = inner.get(key)
+        if width > 1 and interior is not None:
+            height = width.bit_length() - 1
+            position = (_INNER_OFFSET[height] + (start >> height)) * HASH_SIZE
+            hashes.append(interior[position : position + HASH_SIZE])
+            continue
         data = tiles.get(key)
         if data is None:
             raise ValueError(

@@ -78,6 +78,7 @@ class ConnectionTiles:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._inner: dict[TileKey, bytes] = {}
 
     def read_tiles(self, keys: Sequence[TileKey]) -> Mapping[TileKey, bytes]:
         """One query per 100 tiles, on the DBAPI cursor: a proof reads a handful of tiles and
@@ -102,12 +103,22 @@ class ConnectionTiles:
                         for i, k in enumerate(chunk)
                         for name, value in ((f"l{i}", k.level), (f"i{i}", k.index))
                     }
-                cursor.execute(f"SELECT level, idx, hashes FROM log_tiles WHERE {where}", params)
-                for level, idx, hashes in cursor.fetchall():
-                    found[TileKey(int(level), int(idx))] = bytes(hashes)
+                cursor.execute(f"SELECT level, idx, hashes, inner FROM log_tiles WHERE {where}", params)
+                for level, idx, hashes, inner in cursor.fetchall():
+                    key = TileKey(int(level), int(idx))
+                    found[key] = bytes(hashes)
+                    if inner is not None:
+                        self._inner[key] = bytes(inner)
         finally:
             cursor.close()
         return found
+
+    def read_inner(self, keys: Sequence[TileKey]) -> Mapping[TileKey, bytes]:
+        """The stored interiors of full tiles, as read alongside them by `read_tiles`."""
+        missing = [k for k in keys if k not in self._inner]
+        if missing:
+            self.read_tiles(missing)
+        return {k: self._inner[k] for k in keys if k in self._inner}
 
 
 def put_tiles(conn: Connection, tiles: Mapping[TileKey, bytes]) -> None:
@@ -119,18 +130,27 @@ def put_tiles(conn: Connection, tiles: Mapping[TileKey, bytes]) -> None:
         delete(log_tiles).where(log_tiles.c.level == bindparam("level"), log_tiles.c.idx == bindparam("idx")),
         keys,
     )
+    from safereport.audit.merkle import TILE_WIDTH, inner_levels
+
+    full = TILE_WIDTH * 32
     conn.execute(
-        log_tiles.insert(), [{"level": k.level, "idx": k.index, "hashes": v} for k, v in tiles.items()]
+        log_tiles.insert(),
+        [
+            {
+                "level": k.level,
+                "idx": k.index,
+                "hashes": v,
+                "inner": inner_levels(v) if len(v) == full else None,
+            }
+            for k, v in tiles.items()
+        ],
     )
 
 
-def all_tiles(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
-    for level, idx, hashes in conn.execute(
-        select(log_tiles.c.level, log_tiles.c.idx, log_tiles.c.hashes).order_by(
-            log_tiles.c.level, log_tiles.c.idx
-        )
-    ):
-        yield int(level), int(idx), bytes(hashes)
+def all_tiles(conn: Connection) -> Iterator[tuple[int, int, bytes, bytes | None]]:
+    query = select(log_tiles.c.level, log_tiles.c.idx, log_tiles.c.hashes, log_tiles.c.inner)
+    for level, idx, hashes, inner in conn.execute(query.order_by(log_tiles.c.level, log_tiles.c.idx)):
+        yield int(level), int(idx), bytes(hashes), (bytes(inner) if inner is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

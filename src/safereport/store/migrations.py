@@ -115,6 +115,7 @@ def _v2_transparency_log(conn: Connection) -> None:
         Column("level", SmallInteger, primary_key=True, autoincrement=False),
         Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
         Column("hashes", LargeBinary, nullable=False),
+        Column("inner", LargeBinary, nullable=True),
     )
     Table(
         "log_checkpoints",
