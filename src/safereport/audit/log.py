@@ -8,11 +8,11 @@ they commit to the entries through salted leaf hashes and hold no personal data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from sqlalchemy import Connection
 
 from safereport.audit import merkle
@@ -68,13 +68,8 @@ class AuditLog:
     def append_in(self, conn: Connection, entries: Sequence[bytes]) -> list[Receipt]:
         old_size = rows.size(conn)
         leaves = [merkle.leaf_hash(e) for e in entries]
-        rows.append(
-            conn,
-            [
-                rows.LogRow(old_size + i, e.decode("utf-8"), h.hex())
-                for i, (e, h) in enumerate(zip(entries, leaves, strict=True))
-            ],
-        )
+        hexes = [h.hex() for h in leaves]
+        rows.append_entries(conn, old_size, [e.decode("utf-8") for e in entries], hexes)
         try:
             tiles, new_size = merkle.tiles_for_append(rows.ConnectionTiles(conn), old_size, leaves)
         except ValueError as exc:
@@ -90,7 +85,8 @@ class AuditLog:
             or now - latest.issued_at >= self.checkpoint_interval
         ):
             self._checkpoint_in(conn, new_size, now)
-        return [Receipt(self.origin, old_size + i, h.hex()) for i, h in enumerate(leaves)]
+        origin = self.origin
+        return [Receipt(origin, index, h) for index, h in enumerate(hexes, start=old_size)]
 
     def _checkpoint_in(self, conn: Connection, size: int, now: datetime) -> rows.StoredCheckpoint:
         root = merkle.root_hash(rows.ConnectionTiles(conn), size) if size else merkle.EMPTY_ROOT
@@ -274,10 +270,10 @@ def _entry_problem(row: rows.LogRow, expected: int) -> str | None:
     if leaf_hash(row.entry.encode("utf-8")) != row.leaf_hash:
         return f"entry {row.index} does not match its leaf hash: it was changed"
     try:
-        document = json.loads(row.entry)
-        missing = set(REQUIRED_FIELDS - set(document))
-    except (json.JSONDecodeError, TypeError):
-        missing = {"(not JSON)"}
+        document = orjson.loads(row.entry)
+        missing = set() if document.keys() >= REQUIRED_FIELDS else set(REQUIRED_FIELDS - document.keys())
+    except (orjson.JSONDecodeError, TypeError, AttributeError):
+        missing = {"(not a JSON object)"}
     if missing:
         return f"entry {row.index} lacks {', '.join(sorted(missing))}"
     return None

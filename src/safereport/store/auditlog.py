@@ -32,24 +32,42 @@ def size(conn: Connection) -> int:
     return 0 if last is None else int(last) + 1
 
 
-def append(conn: Connection, rows: Sequence[LogRow]) -> None:
-    from safereport.store.records import bulk_insert
-
-    bulk_insert(conn, audit_log, [{"idx": r.index, "entry": r.entry, "leaf_hash": r.leaf_hash} for r in rows])
+def append_entries(
+    conn: Connection, first_index: int, entries: Sequence[str], leaf_hashes: Sequence[str]
+) -> None:
+    """Insert entries at first_index, first_index + 1, ...: the append path, on the DBAPI cursor."""
+    if not entries:
+        return
+    paramstyle = conn.dialect.paramstyle
+    if paramstyle == "qmark":
+        sql = "INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (?, ?, ?)"
+    else:
+        sql = "INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (%s, %s, %s)"
+    params = list(zip(range(first_index, first_index + len(entries)), entries, leaf_hashes, strict=True))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
 
 
 def scan(conn: Connection, start: int = 0, batch: int = 10_000) -> Iterator[LogRow]:
-    """Every row from `start`, in index order, read in batches."""
+    """Every row from `start`, in index order, read in batches on the DBAPI cursor."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"SELECT idx, entry, leaf_hash FROM audit_log WHERE idx >= {mark} ORDER BY idx LIMIT {int(batch)}"
     position = start
-    while True:
-        rows = conn.execute(
-            select(audit_log).where(audit_log.c.idx >= position).order_by(audit_log.c.idx).limit(batch)
-        ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield LogRow(row.idx, row.entry, row.leaf_hash)
-        position = rows[-1].idx + 1
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        while True:
+            cursor.execute(sql, (position,))
+            fetched = cursor.fetchall()
+            if not fetched:
+                return
+            for index, entry, leaf in fetched:
+                yield LogRow(int(index), entry, leaf)
+            position = int(fetched[-1][0]) + 1
+    finally:
+        cursor.close()
 
 
 def entry_at(conn: Connection, index: int) -> LogRow | None:
