@@ -75,8 +75,8 @@ def rebuild_tiles(db_url: str) -> None:
         tiles, _ = merkle.tiles_for_append(merkle.MemoryTiles(), 0, leaves)
         conn.execute("DELETE FROM log_tiles")
         conn.executemany(
-            "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)",
-            [(k.level, k.index, v) for k, v in tiles.items()],
+            "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
+            [(k.level, k.index, v, merkle.inner_levels(v)) for k, v in tiles.items()],
         )
 
 

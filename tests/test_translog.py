@@ -125,8 +125,8 @@ def rebuild_tiles(url: str) -> None:
     with closing(sqlite3.connect(path_of(url))) as conn, conn:
         conn.execute("DELETE FROM log_tiles")
         conn.executemany(
-            "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)",
-            [(k.level, k.index, v) for k, v in tiles.items()],
+            "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
+            [(k.level, k.index, v, merkle.inner_levels(v)) for k, v in tiles.items()],
         )
 
 
@@ -465,7 +465,14 @@ def test_tampered_tiles_are_detected(log_fw: Firewall, db_url: str, tampering: s
     for (level, idx), hashes in TILE_TAMPERING[tampering](tiles).items():
         sql(db_url, "DELETE FROM log_tiles WHERE level = ? AND idx = ?", level, idx)
         if hashes is not None:
-            sql(db_url, "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)", level, idx, hashes)
+            sql(
+                db_url,
+                "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
+                level,
+                idx,
+                hashes,
+                merkle.inner_levels(hashes) if hashes else None,
+            )
     assert_detected(log_fw, says="stored tiles do not match the entries")
     if tampering == "byte of a full tile":
         # a proof built from the altered tile no longer leads to the signed root
@@ -1078,7 +1085,10 @@ def test_full_tiles_keep_their_interior_and_proofs_use_it(log_fw: Firewall, db_u
     (inner,) = sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 0")[0]
     (hashes,) = sql(db_url, "SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 0")[0]
     assert bytes(inner) == merkle.inner_levels(bytes(hashes))
-    assert sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 1")[0][0] is None  # partial
+    (partial, partial_inner) = sql(db_url, "SELECT hashes, inner FROM log_tiles WHERE level = 0 AND idx = 1")[
+        0
+    ]
+    assert len(partial) == 44 * 32 and bytes(partial_inner) == merkle.inner_levels(bytes(partial))
     memory = merkle.MemoryTiles(
         {
             merkle.TileKey(lv, ix): bytes(h)

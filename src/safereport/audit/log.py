@@ -179,8 +179,7 @@ class AuditLog:
             for level, idx, hashes, inner in rows.all_tiles(conn):
                 key = merkle.TileKey(level, idx)
                 stored_tiles[key] = hashes
-                full = len(hashes) == merkle.TILE_WIDTH * merkle.HASH_SIZE
-                expected_inner = merkle.inner_levels(hashes) if full else None
+                expected_inner = merkle.inner_levels(hashes)
                 if bad_interior is None and inner != expected_inner:
                     bad_interior = key
             checkpoints = rows.checkpoints(conn)

@@ -62,19 +62,20 @@ class TileReader(Protocol):
 
 
 def inner_levels(tile: bytes) -> bytes:
-    """The interior of a full tile: its tree levels 1..7 (128, 64, ..., 2 hashes) concatenated.
+    """The interior of a tile: its tree levels 1..7 (room for 128, 64, ..., 2 hashes), each the
+    complete nodes the tile's hashes make, zero-padded to that room, concatenated.
 
     Not part of C2SP tlog-tiles, which stores only every eighth level: a store may keep it beside
-    each full tile (full tiles never change) so that a subtree hash inside a tile is read, not
-    recomputed from up to 128 hashes.
+    each tile so that a subtree hash inside a tile is read, not recomputed from up to 128 hashes.
     """
-    if len(tile) != _TILE_BYTES:
-        raise ValueError(f"expected a full tile of {_TILE_BYTES} bytes, got {len(tile)}")
+    if not tile or len(tile) > _TILE_BYTES or len(tile) % HASH_SIZE:
+        raise ValueError(f"expected a tile of 1 to {TILE_WIDTH} hashes, got {len(tile)} bytes")
     out: list[bytes] = []
     level = tile
-    for _ in range(TILE_HEIGHT - 1):
-        level = _hash_level(level)
-        out.append(level)
+    for height in range(1, TILE_HEIGHT):
+        pairs = len(level) // (2 * HASH_SIZE)
+        level = _hash_level(level[: pairs * 2 * HASH_SIZE]) if pairs else b""
+        out.append(level + bytes(((TILE_WIDTH >> height) - pairs) * HASH_SIZE))
     return b"".join(out)
 
 

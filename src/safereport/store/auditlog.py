@@ -148,9 +148,8 @@ def put_tiles(conn: Connection, tiles: Mapping[TileKey, bytes]) -> None:
         delete(log_tiles).where(log_tiles.c.level == bindparam("level"), log_tiles.c.idx == bindparam("idx")),
         keys,
     )
-    from safereport.audit.merkle import TILE_WIDTH, inner_levels
+    from safereport.audit.merkle import inner_levels
 
-    full = TILE_WIDTH * 32
     conn.execute(
         log_tiles.insert(),
         [
@@ -158,7 +157,7 @@ def put_tiles(conn: Connection, tiles: Mapping[TileKey, bytes]) -> None:
                 "level": k.level,
                 "idx": k.index,
                 "hashes": v,
-                "inner": inner_levels(v) if len(v) == full else None,
+                "inner": inner_levels(v),
             }
             for k, v in tiles.items()
         ],

@@ -140,7 +140,7 @@ log_tiles = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("hashes", LargeBinary, nullable=False),
-    # A full tile's tree levels 1..7 (merkle.inner_levels): proofs read them instead of rehashing.
+    # The tile's tree levels 1..7 (merkle.inner_levels): proofs read them instead of rehashing.
     Column("inner", LargeBinary, nullable=True),
 )
 
