@@ -143,7 +143,7 @@ def peer(entries: list[bytes], proofs: int, work: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=1_000)
+    ap.add_argument("--batch", type=int, default=4_096)
     ap.add_argument("--proofs", type=int, default=2_000)
     ap.add_argument("--skip-peer", action="store_true")
     args = ap.parse_args()

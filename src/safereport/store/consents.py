@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, select
 
 from safereport.errors import ConsentError
 from safereport.model import Category, Consent, Purpose
@@ -27,12 +27,46 @@ def _consent(row: Row[tuple[object, ...]]) -> Consent:
     )
 
 
-_BY_ID = select(consents).where(consents.c.consent_id == bindparam("consent_id"))
+_COLUMNS = (
+    "consent_id",
+    "controller",
+    "person_id",
+    "recipient",
+    "purpose",
+    "categories",
+    "expires",
+    "revoked_at",
+)
 
 
 def get_consent(conn: Connection, consent_id: str) -> Consent | None:
-    row = conn.execute(_BY_ID, {"consent_id": consent_id}).first()
-    return _consent(row) if row else None
+    """One consent by id, on the DBAPI cursor (a decision naming a consent reads it), with the
+    datetime columns converted by their own result processors."""
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT {', '.join(_COLUMNS)} FROM consents WHERE consent_id = {mark}", (consent_id,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in ("expires", "revoked_at"):
+        processor = consents.c[name].type.result_processor(dialect, None)
+        if processor is not None:
+            values[name] = processor(values[name])
+    return Consent(
+        consent_id=values["consent_id"],
+        controller=values["controller"],
+        person_id=values["person_id"],
+        recipient=values["recipient"],
+        purpose=Purpose(values["purpose"]),
+        categories=frozenset(Category(c) for c in json.loads(values["categories"])),
+        expires=values["expires"],
+        revoked_at=values["revoked_at"],
+    )
 
 
 def grant(conn: Connection, consent: Consent, now: datetime) -> bool:
