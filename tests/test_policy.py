@@ -528,6 +528,7 @@ def test_an_error_in_any_policy_turns_an_allow_into_a_deny() -> None:
 
 def test_memoised_verdicts_are_equal_to_fresh_ones() -> None:
     engine = PolicyEngine(MET)
+    engine._memo.clear()  # shared with other police engines of the same baseline
     args = (Capacity.VICTIM, Category.CONTACT, Purpose.SAFEGUARDING, Direction.INBOUND, False)
     lambeth = registry()["london-borough-of-lambeth"]
     first = engine.authorise(lambeth, *args)
@@ -598,3 +599,14 @@ def test_memoised_authorise_agrees_with_a_fresh_batch(
     assert memoised == again == fresh
     if must_deny(org, capacity.value, category.value, purpose.value, consent):
         assert not fresh.allowed
+
+
+def test_alike_controllers_share_verdicts_but_local_policies_do_not() -> None:
+    met, kent, gp = PolicyEngine(MET), PolicyEngine("kent-police"), PolicyEngine("nhs-gp-practice-example")
+    assert met._memo is kent._memo
+    assert met._memo is not gp._memo
+    local = PolicyEngine(MET, [DWP_SUSPECTS])
+    assert local._memo is not met._memo
+    dwp = registry()["department-for-work-pensions"]
+    args = (Capacity.SUSPECT, Category.IDENTITY, Purpose.BENEFITS_ADMINISTRATION, Direction.INBOUND, False)
+    assert local.authorise(dwp, *args).allowed != met.authorise(dwp, *args).allowed

@@ -102,7 +102,22 @@ def _validate(policies: str, schema: Any, *, what: str) -> None:
         raise PolicyError(f"{what} does not validate against the schema: {problems}")
 
 
+_SHARED_MEMOS: dict[
+    tuple[str, int, object], dict[tuple[object, Capacity, Category, Purpose, Direction, bool], Verdict]
+] = {}
+
+
+@cache
+def _policy_ids(text: str) -> tuple[str, ...]:
+    return tuple(_parse_policy_ids(text))
+
+
 def policy_ids(text: str) -> list[str]:
+    """The @id of every policy in `text`, in order; a policy without one is an error."""
+    return list(_policy_ids(text))
+
+
+def _parse_policy_ids(text: str) -> list[str]:
     """The @id of every policy in `text`, in order; a policy without one is an error."""
     try:
         parsed = json.loads(cedarpy.policies_to_json_str(text))
@@ -172,7 +187,13 @@ class PolicyEngine:
         except ValueError as exc:
             raise PolicyError(f"the policy set of {controller} does not parse: {exc}") from None
         self._entities = self._build_entities()
-        self._memo: dict[tuple[object, Capacity, Category, Purpose, Direction, bool], Verdict] = {}
+        # With no local policy, the policies see the controller only through its kind and functions:
+        # engines of controllers alike in both share one memo (for the same policy text).
+        owner = self._orgs[controller]
+        shared_key = (self.baseline.sha256, hash(self.baseline.policies), (owner.kind, owner.functions))
+        self._memo: dict[tuple[object, Capacity, Category, Purpose, Direction, bool], Verdict] = (
+            {} if self.local else _SHARED_MEMOS.setdefault(shared_key, {})
+        )
         # The baseline sees an organisation only through its kind and functions, so verdicts are
         # shared between organisations alike in both, unless a local policy names one by id or
         # is the controller's own (`principal == resource.controller` singles it out unnamed).
