@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
@@ -13,8 +15,7 @@ from safereport.policy.engine import LocalPolicy
 from safereport.store.tables import consents, local_policies
 
 
-def _consent(row: Row[tuple[object, ...]]) -> Consent:
-    m = row._mapping
+def _consent_from(m: Mapping[str, Any]) -> Consent:
     return Consent(
         consent_id=m["consent_id"],
         controller=m["controller"],
@@ -25,6 +26,10 @@ def _consent(row: Row[tuple[object, ...]]) -> Consent:
         expires=m["expires"],
         revoked_at=m["revoked_at"],
     )
+
+
+def _consent(row: Row[tuple[object, ...]]) -> Consent:
+    return _consent_from(dict(row._mapping))
 
 
 _COLUMNS = (
@@ -57,16 +62,7 @@ def get_consent(conn: Connection, consent_id: str) -> Consent | None:
         processor = consents.c[name].type.result_processor(dialect, None)
         if processor is not None:
             values[name] = processor(values[name])
-    return Consent(
-        consent_id=values["consent_id"],
-        controller=values["controller"],
-        person_id=values["person_id"],
-        recipient=values["recipient"],
-        purpose=Purpose(values["purpose"]),
-        categories=frozenset(Category(c) for c in json.loads(values["categories"])),
-        expires=values["expires"],
-        revoked_at=values["revoked_at"],
-    )
+    return _consent_from(values)
 
 
 def grant(conn: Connection, consent: Consent, now: datetime) -> bool:
