@@ -38,15 +38,9 @@ from safereport.audit.checkpoint import open_signed
 from safereport.audit.entry import REQUIRED_FIELDS, person_key, scrub
 from safereport.audit.keys import SUBJECT_KEY_FILE, load_or_create_subject_key
 from safereport.audit.log import leaf_hash
+from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of, rebuild_tiles
 
-MPS = "metropolitan-police-service"
-IE = "home-office-immigration-enforcement"
-CPS = "crown-prosecution-service"
-PERSONAL_FIELDS = ("name", "date_of_birth", "address", "phone", "nationality", "immigration_status")
-
-
-def _path(url: str) -> Path:
-    return Path(url.removeprefix("sqlite:///"))
+_path = path_of
 
 
 def rows(db_url: str) -> list[tuple[int, str, str]]:
@@ -56,28 +50,6 @@ def rows(db_url: str) -> list[tuple[int, str, str]]:
 
 def entries(db_url: str) -> list[dict[str, Any]]:
     return [json.loads(entry) for _, entry, _ in rows(db_url)]
-
-
-def mth(leaves: list[bytes]) -> bytes:
-    """RFC 9162 MTH, naively and recursively, over leaf hashes: independent of merkle.py."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
-
-
-def rebuild_tiles(db_url: str) -> None:
-    """Recompute every tile from the stored leaf hashes: anyone can, no key is needed."""
-    with sqlite3.connect(_path(db_url)) as conn:
-        leaves = [bytes.fromhex(h) for (h,) in conn.execute("SELECT leaf_hash FROM audit_log ORDER BY idx")]
-        tiles, _ = merkle.tiles_for_append(merkle.MemoryTiles(), 0, leaves)
-        conn.execute("DELETE FROM log_tiles")
-        conn.executemany(
-            "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
-            [(k.level, k.index, v, merkle.inner_levels(v)) for k, v in tiles.items()],
-        )
 
 
 def tamper(db_url: str, sql: str, *params: Any) -> None:

@@ -48,11 +48,8 @@ from safereport.audit.checkpoint import (
 from safereport.audit.notes import Signer, Verifier
 from safereport.audit.witness import Witness, WitnessRefused
 from safereport.store import Store, migrations, tables
+from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of, rebuild_tiles, sql, stored_leaves
 
-MPS = "metropolitan-police-service"
-IE = "home-office-immigration-enforcement"
-CPS = "crown-prosecution-service"
-PERSONAL_FIELDS = ("name", "date_of_birth", "address", "phone", "nationality", "immigration_status")
 ORIGIN = "transparency.example.org/safereport"
 NEVER = 10**9  # checkpoint_ms that no test waits for: checkpoints come from the entry count only
 SAFEREPORT = [sys.executable, "-m", "safereport.cli"]
@@ -91,43 +88,8 @@ def step(fw: Firewall, count: int) -> list[Response]:
     return [fw.decide(make_request(next(_ids))) for _ in range(count)]
 
 
-def path_of(url: str) -> Path:
-    return Path(url.removeprefix("sqlite:///"))
-
-
-def sql(url: str, statement: str, *params: Any) -> list[Any]:
-    """Run one statement directly on the SQLite file, as someone with access to it could."""
-    with closing(sqlite3.connect(path_of(url))) as conn, conn:
-        return conn.execute(statement, params).fetchall()
-
-
 def entry_texts(url: str) -> list[str]:
     return [entry for (entry,) in sql(url, "SELECT entry FROM audit_log ORDER BY idx")]
-
-
-def stored_leaves(url: str) -> list[bytes]:
-    return [bytes.fromhex(h) for (h,) in sql(url, "SELECT leaf_hash FROM audit_log ORDER BY idx")]
-
-
-def mth(leaves: Sequence[bytes]) -> bytes:
-    """RFC 9162 MTH over leaf hashes, naively and recursively: independent of merkle.py."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    if len(leaves) == 1:
-        return leaves[0]
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
-
-
-def rebuild_tiles(url: str) -> None:
-    """Recompute every tile from the stored leaf hashes: public arithmetic, no key needed."""
-    tiles, _ = merkle.tiles_for_append(merkle.MemoryTiles(), 0, stored_leaves(url))
-    with closing(sqlite3.connect(path_of(url))) as conn, conn:
-        conn.execute("DELETE FROM log_tiles")
-        conn.executemany(
-            "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
-            [(k.level, k.index, v, merkle.inner_levels(v)) for k, v in tiles.items()],
-        )
 
 
 def truncate(url: str, size: int) -> None:
