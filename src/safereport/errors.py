@@ -96,3 +96,25 @@ class AuditError(SafereportError):
 class ConfigError(SafereportError):
     code = "config_error"
     exit_status = 2
+
+
+class PolicyUnproven(PolicyError):
+    """A policy set has no proof of the firewall property for its hashes; it may not decide."""
+
+    code = "policy_unproven"
+
+
+class NotAuthenticated(SafereportError):
+    """No API key, or a key that is unknown or revoked. Says nothing about which."""
+
+    code = "not_authenticated"
+
+
+class NotPermitted(SafereportError):
+    """The caller's organisation or role may not do this."""
+
+    code = "not_permitted"
+
+
+class RateLimited(SafereportError):
+    code = "rate_limited"

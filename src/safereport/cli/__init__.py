@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from safereport.cli import audit, demo, policy, records
+from safereport.cli import audit, demo, policy, records, redact, service, subjects
 from safereport.errors import SafereportError
 
 # Each module adds its verbs, in the order `safereport --help` lists them.
-_VERB_MODULES = (records, audit, policy, demo)
+_VERB_MODULES = (records, audit, policy, redact, service, subjects, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -153,9 +153,39 @@ def _backfill_tiles(conn: Connection) -> None:
         conn.execute(tables.meta.insert().values(key="checkpoint_due", value="1"))
 
 
+def _v3_service(conn: Connection) -> None:
+    """API keys for the HTTP service, and subjects' access to their own request history."""
+    frozen = MetaData()
+    Table(
+        "api_keys",
+        frozen,
+        Column("key_id", String(32), primary_key=True),
+        Column("org", String(200), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("secret_sha256", String(64), nullable=False),
+        Column("label", String(200), nullable=False),
+        Column("created_at", AwareDateTime, nullable=False),
+        Column("revoked_at", AwareDateTime, nullable=True),
+        Index("ix_api_keys_org", "org"),
+    )
+    Table(
+        "subject_access",
+        frozen,
+        Column("reference", String(40), primary_key=True),
+        Column("controller", String(200), nullable=False),
+        Column("person_key", String(64), nullable=False),
+        Column("code_sha256", String(64), nullable=False),
+        Column("created_at", AwareDateTime, nullable=False),
+        Column("revoked_at", AwareDateTime, nullable=True),
+        Index("ix_subject_access_person", "controller", "person_key"),
+    )
+    frozen.create_all(conn)
+
+
 MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (1, "records, persons, derivations, consents, policies, audit log", _v1_initial),
     (2, "transparency log: tiles, checkpoints, cosignatures", _v2_transparency_log),
+    (3, "service: API keys, subject access", _v3_service),
 )
 LATEST = MIGRATIONS[-1][0]
 

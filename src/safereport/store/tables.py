@@ -161,3 +161,31 @@ log_cosignatures = Table(
     Column("line", Text, nullable=False),
     Column("cosigned_at", AwareDateTime, nullable=False),
 )
+
+# The service (migration v3). An API key is stored only as the SHA-256 of its secret part.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("org", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("revoked_at", AwareDateTime, nullable=True),
+    Index("ix_api_keys_org", "org"),
+)
+
+# A subject's access to their own request history: the reference and access code a controller
+# gave them. The person appears only as the audit log's keyed person hash; the code only hashed.
+subject_access = Table(
+    "subject_access",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("controller", String(200), nullable=False),
+    Column("person_key", String(64), nullable=False),
+    Column("code_sha256", String(64), nullable=False),
+    Column("created_at", AwareDateTime, nullable=False),
+    Column("revoked_at", AwareDateTime, nullable=True),
+    Index("ix_subject_access_person", "controller", "person_key"),
+)
