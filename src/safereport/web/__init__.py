@@ -1,0 +1,5 @@
+"""Server-rendered pages: the oversight view and the subject view (to come)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
