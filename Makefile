@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/safereport demo
 
 test: $(STAMP)
+	scripts/install-test-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
