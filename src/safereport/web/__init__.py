@@ -1,5 +1,5 @@
-"""Server-rendered pages: the oversight view and the subject view (to come)."""
+"""Server-rendered pages: the oversight view and the subject view (`safereport.web.pages`)."""
 
-from fastapi import APIRouter
+from safereport.web.pages import router
 
-router = APIRouter()
+__all__ = ["router"]
