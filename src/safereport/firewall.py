@@ -15,8 +15,10 @@ from safereport.config import Settings, load_settings
 from safereport.decide import Decider
 from safereport.errors import AuditError, LocalPolicyRejected, PolicyError
 from safereport.model import Consent, DisclosureRequest, Record, Response
-from safereport.policy import LocalPolicy, PolicyEngine
+from safereport.policy import Baseline, LocalPolicy, PolicyEngine, load_baseline
 from safereport.policy.local import check_local_policy
+from safereport.policy.verify import ProofCache
+from safereport.policy.verify.gate import require_proven
 from safereport.store import Store
 from safereport.store import consents as consent_store
 from safereport.wire import iter_records_jsonl, open_records
@@ -36,10 +38,20 @@ class Firewall:
     >>> fw.decide(request)                                 # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        baseline: Baseline | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        # Every policy set is proven (issue 4) before it decides; proofs are cached by their hashes.
+        self.baseline = baseline or load_baseline()
+        self.proofs = ProofCache(settings.home / "proofs")
         subject_key = load_or_create_subject_key(settings.keys_path)
         bound = store.ensure_meta("subject_key_id", key_id(subject_key))
         if bound != key_id(subject_key):
@@ -68,7 +80,6 @@ class Firewall:
             self.log.ensure_checkpoint()
             store.set_meta("checkpoint_due", "0")
         self._engines: dict[str, PolicyEngine] = {}
-        self._checked: set[tuple[str, str]] = set()
         self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)
 
     @classmethod
@@ -94,10 +105,12 @@ class Firewall:
 
     def ingest(self, records: Iterable[Record]) -> IngestReport:
         """Store records atomically: all of them, or (on any error) none."""
+        require_proven(self.baseline, (), None, self.proofs)
         return ingesting.ingest(self.store, enumerate(records, start=1), self.clock())
 
     def ingest_file(self, path: Path) -> IngestReport:
         """Ingest a JSON Lines file; an error names its line and nothing of the file is stored."""
+        require_proven(self.baseline, (), None, self.proofs)
         with open_records(path) as stream:
             return ingesting.ingest(self.store, iter_records_jsonl(stream), self.clock())
 
@@ -116,21 +129,20 @@ class Firewall:
     # ---------------------------------------------------------------- policy
 
     def engine_for(self, controller: str) -> PolicyEngine:
+        """The engine of `controller`'s policy set; PolicyUnproven if the set has no proof."""
         engine = self._engines.get(controller)
         if engine is None:
             with self.store.read() as conn:
                 local = consent_store.local_policies_of(conn, controller)
-            for policy in local:
-                if (policy.controller, policy.sha256) not in self._checked:
-                    check_local_policy(policy)
-                    self._checked.add((policy.controller, policy.sha256))
-            engine = PolicyEngine(controller, local)
+            require_proven(self.baseline, local, controller, self.proofs)
+            engine = PolicyEngine(controller, local, baseline=self.baseline)
             self._engines[controller] = engine
         return engine
 
     def add_local_policy(self, policy: LocalPolicy) -> None:
-        """Add or replace a controller's local policy; refused if it could weaken the baseline."""
-        check_local_policy(policy)
+        """Add or replace a controller's local policy; refused if it could weaken the baseline,
+        or if the controller's whole policy set with it cannot be proven."""
+        check_local_policy(policy, self.baseline)
         with self.store.write() as conn:
             others = [
                 p
@@ -138,14 +150,14 @@ class Firewall:
                 if p.policy_id != policy.policy_id
             ]
             try:
-                PolicyEngine(policy.controller, [*others, policy])  # ids unique across the set
+                PolicyEngine(policy.controller, [*others, policy], baseline=self.baseline)  # ids unique
+                require_proven(self.baseline, [*others, policy], policy.controller, self.proofs)
             except PolicyError as exc:
                 raise LocalPolicyRejected(
                     f"local policy {policy.policy_id!r} cannot join {policy.controller}'s policies: {exc.message}",
                     field=policy.policy_id,
                 ) from None
             consent_store.put_local_policy(conn, policy, self.clock())
-        self._checked.add((policy.controller, policy.sha256))
         self._engines.pop(policy.controller, None)
 
     def remove_local_policy(self, controller: str, policy_id: str) -> bool:
