@@ -27,6 +27,7 @@ from safereport.model import (
     Response,
 )
 from safereport.orgs import registry
+from safereport.policy.verify.fleet import PolicyHolder, proof_lines, verify_all
 
 DECIDE_PROGRESS_EVERY = 2_000
 _STATUS_CATEGORIES = frozenset({Category.NATIONALITY, Category.IMMIGRATION_STATUS})
@@ -48,7 +49,7 @@ class _AuditCheck(Protocol):
     def detail(self) -> str: ...
 
 
-class FirewallLike(Protocol):
+class FirewallLike(PolicyHolder, Protocol):
     """The part of `safereport.Firewall` that the demo drives."""
 
     def ingest(self, records: Iterable[Record]) -> _IngestReport: ...
@@ -81,6 +82,8 @@ class DemoSummary:
     protected_status_released: int
     audit_ok: bool
     audit_entries: int
+    policy_sets_proven: int
+    policy_sets: int
     records_ingested: int
     unmatched_responses: int
     scenarios: tuple[ScenarioTally, ...]
@@ -99,6 +102,7 @@ class DemoSummary:
             and self.protected_status_released == 0
             and self.unmatched_responses == 0
             and self.audit_ok
+            and self.policy_sets_proven == self.policy_sets
         )
 
 
@@ -356,15 +360,24 @@ def run_demo(
             f"   Its signature, and its root against every entry of the log, {verdict} (`safereport audit verify`)."
         )
 
+    say()
+    say("5. The firewall, proven with Z3 for every force's policy set")
+    t0 = time.perf_counter()
+    proofs = verify_all(firewall, fresh=True)
+    prove_seconds = time.perf_counter() - t0
+    for line in proof_lines(proofs):
+        say(line)
+
     total_seconds = time.perf_counter() - started
     say()
-    say("5. Wall time")
+    say("6. Wall time")
     phases = [("generate", generate_seconds)] if generate_seconds is not None else []
     phases += [
         ("ingest", ingest_seconds),
         ("consents", consent_seconds),
         ("decide", decide_seconds),
         ("audit verify", audit_seconds),
+        ("prove policy sets", prove_seconds),
         ("total (without generate)", total_seconds),
     ]
     for name, seconds in phases:
@@ -381,6 +394,8 @@ def run_demo(
         protected_status_released=status,
         audit_ok=bool(check.ok),
         audit_entries=int(check.entries),
+        policy_sets_proven=sum(1 for r in proofs if r.proven),
+        policy_sets=len(proofs),
         records_ingested=int(report.records),
         unmatched_responses=unmatched,
         scenarios=tuple(scenarios),
