@@ -524,3 +524,17 @@ def test_cli_duplicate_local_id_exits_2(tmp_path: Path, db_url: str) -> None:
     proc = run_cli(db_url, "policy", "add", MET, str(path))
     assert proc.returncode == 2, proc.stderr
     assert "no-dwp" in proc.stderr
+
+
+
+def test_a_local_policy_another_process_adds_or_removes_is_used_at_its_next_decision(
+    core_firewall: Firewall, db_url: str
+) -> None:
+    """Two Firewalls on one store stand for two `serve` workers: a policy one adds or removes
+    changes what the other decides next, without a restart."""
+    with Firewall.open(db_url) as other:
+        assert other.decide(dwp_request("MPS-P-2", "REQ-G-1")).decision is Decision.DENY
+        core_firewall.add_local_policy(BENEFITS_SUSPECT_IDENTITY)
+        assert other.decide(dwp_request("MPS-P-2", "REQ-G-2")).decision is Decision.PERMIT
+        core_firewall.remove_local_policy(MET, BENEFITS_SUSPECT_IDENTITY.policy_id)
+        assert other.decide(dwp_request("MPS-P-2", "REQ-G-3")).decision is Decision.DENY

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from safereport import ingest as ingesting
 from safereport.audit import AuditLog, AuditReport
 from safereport.audit.keys import key_id, load_or_create_subject_key
@@ -24,6 +26,14 @@ from safereport.store import consents as consent_store
 from safereport.wire import iter_records_jsonl, open_records
 
 IngestReport = ingesting.IngestReport
+
+
+_POLICY_GENERATION = "policy_generation"
+
+
+def _bump_policy_generation(conn: Connection) -> None:
+    current = Store._meta(conn, _POLICY_GENERATION)
+    Store._set_meta(conn, _POLICY_GENERATION, str(int(current or 0) + 1))
 
 
 def _utcnow() -> datetime:
@@ -80,6 +90,7 @@ class Firewall:
             self.log.ensure_checkpoint()
             store.set_meta("checkpoint_due", "0")
         self._engines: dict[str, PolicyEngine] = {}
+        self._policy_generation = store.meta(_POLICY_GENERATION)
         self._decider = Decider(store, self.log, subject_key, self.engine_for, clock)
 
     @classmethod
@@ -158,13 +169,24 @@ class Firewall:
                     field=policy.policy_id,
                 ) from None
             consent_store.put_local_policy(conn, policy, self.clock())
+            _bump_policy_generation(conn)
         self._engines.pop(policy.controller, None)
 
     def remove_local_policy(self, controller: str, policy_id: str) -> bool:
         with self.store.write() as conn:
             removed = consent_store.remove_local_policy(conn, controller, policy_id)
+            if removed:
+                _bump_policy_generation(conn)
         self._engines.pop(controller, None)
         return removed
+
+    def _refresh_policies(self) -> None:
+        """Forget cached engines when another process (another `serve` worker, the CLI) has
+        changed any local policy since: one read of one meta row."""
+        generation = self.store.meta(_POLICY_GENERATION)
+        if generation != self._policy_generation:
+            self._engines.clear()
+            self._policy_generation = generation
 
     def local_policies(self, controller: str) -> list[LocalPolicy]:
         with self.store.read() as conn:
@@ -174,12 +196,14 @@ class Firewall:
 
     def decide(self, request: DisclosureRequest, *, explain: bool = False) -> Response:
         """Decide one request; its audit entry is durable before this returns."""
+        self._refresh_policies()
         return self._decider.decide(request, explain=explain)
 
     def decide_many(
         self, requests: Iterable[DisclosureRequest], *, explain: bool = False
     ) -> Iterator[Response]:
         """Decide many, committing the audit log in groups; each response follows its commit."""
+        self._refresh_policies()
         return self._decider.decide_many(requests, explain=explain, commit_batch=self.settings.commit_batch)
 
     def verify_audit(self, witness_keys: Sequence[str] = ()) -> AuditReport:
