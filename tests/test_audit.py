@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import json
 import multiprocessing
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,23 +37,21 @@ from safereport.audit.checkpoint import open_signed
 from safereport.audit.entry import REQUIRED_FIELDS, person_key, scrub
 from safereport.audit.keys import SUBJECT_KEY_FILE, load_or_create_subject_key
 from safereport.audit.log import leaf_hash
-from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of, rebuild_tiles
-
-_path = path_of
+from tests.conftest import both_backends
+from tests.dbtools import rebuild_tiles, sql
+from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth
 
 
 def rows(db_url: str) -> list[tuple[int, str, str]]:
-    with sqlite3.connect(_path(db_url)) as conn:
-        return conn.execute("SELECT idx, entry, leaf_hash FROM audit_log ORDER BY idx").fetchall()
+    return sql(db_url, "SELECT idx, entry, leaf_hash FROM audit_log ORDER BY idx")
 
 
 def entries(db_url: str) -> list[dict[str, Any]]:
     return [json.loads(entry) for _, entry, _ in rows(db_url)]
 
 
-def tamper(db_url: str, sql: str, *params: Any) -> None:
-    with sqlite3.connect(_path(db_url)) as conn:
-        conn.execute(sql, params)
+def tamper(db_url: str, statement: str, *params: Any) -> None:
+    sql(db_url, statement, *params)
 
 
 def request(
@@ -127,6 +124,7 @@ def test_leaf_hash_known_value() -> None:
 # ---------------------------------------------------------------------------- receipts and verify
 
 
+@both_backends
 def test_every_decide_appends_one_entry_matching_its_receipt(core_firewall: Firewall, db_url: str) -> None:
     fw = core_firewall
     deployment = fw.store.meta("deployment_id")
@@ -161,6 +159,7 @@ def test_malformed_request_appends_nothing(core_firewall: Firewall, db_url: str)
     assert rows(db_url) == []
 
 
+@both_backends
 def test_decide_fails_closed_when_the_log_cannot_be_written(core_firewall: Firewall, db_url: str) -> None:
     tamper(db_url, "ALTER TABLE audit_log RENAME TO audit_log_gone")
     with pytest.raises(StoreError):
@@ -297,6 +296,7 @@ def test_tamper_delete_last_row(logged: Firewall, db_url: str) -> None:
     assert report.entries == 5
 
 
+@both_backends
 def test_tamper_drop_a_required_field_with_rehashed_tree(logged: Firewall, db_url: str) -> None:
     # Even a rewrite that recomputes every leaf hash and tile must keep the s.62 fields.
     _, entry, _ = rows(db_url)[3]
@@ -326,25 +326,22 @@ def test_appending_after_verify_keeps_the_tree(logged: Firewall, db_url: str) ->
 # ---------------------------------------------------------------------------- decide_many
 
 
+@both_backends
 def test_decide_many_commits_in_groups_before_yielding(core: dict[str, Any], db_url: str) -> None:
     fw = Firewall.open(db_url, commit_batch=4)
     try:
         fw.ingest(parse_record(doc) for doc in core["records"])
         reqs = [request(f"B-{i}", subject=SubjectById(f"MPS-P-{1 + i % 2}")) for i in range(10)]
         seen_counts = []
-        observer = sqlite3.connect(_path(db_url))
-        try:
-            for n, response in enumerate(fw.decide_many(reqs)):
-                (count,) = observer.execute("SELECT COUNT(*) FROM audit_log").fetchone()
-                row = observer.execute(
-                    "SELECT leaf_hash, entry FROM audit_log WHERE idx = ?", (response.receipt.index,)
-                ).fetchone()
-                assert row is not None, f"response {n} yielded before its entry was committed"
-                assert row[0] == response.receipt.leaf_hash
-                assert json.loads(row[1])["request_id"] == response.request_id == f"B-{n}"
-                seen_counts.append(count)
-        finally:
-            observer.close()
+        for n, response in enumerate(fw.decide_many(reqs)):  # observed from another connection
+            ((count,),) = sql(db_url, "SELECT COUNT(*) FROM audit_log")
+            found = sql(
+                db_url, "SELECT leaf_hash, entry FROM audit_log WHERE idx = ?", response.receipt.index
+            )
+            assert found, f"response {n} yielded before its entry was committed"
+            assert found[0][0] == response.receipt.leaf_hash
+            assert json.loads(found[0][1])["request_id"] == response.request_id == f"B-{n}"
+            seen_counts.append(count)
         # groups of 4: the whole group is durable when its first response is yielded, and not more
         assert seen_counts == [4, 4, 4, 4, 8, 8, 8, 8, 10, 10]
         assert fw.verify_audit().ok
@@ -352,6 +349,7 @@ def test_decide_many_commits_in_groups_before_yielding(core: dict[str, Any], db_
         fw.close()
 
 
+@both_backends
 def test_decide_many_is_lazy(core_firewall: Firewall, db_url: str) -> None:
     responses = core_firewall.decide_many([request("L-1"), request("L-2")])
     assert rows(db_url) == []
@@ -382,6 +380,7 @@ def _assert_no_plaintext(db_url: str, values: set[str]) -> None:
             assert " ".join(value.lower().split()) not in " ".join(lowered.split()), (idx, value)
 
 
+@both_backends
 def test_no_plaintext_personal_data_after_core_scenarios(
     core_firewall: Firewall, core: dict[str, Any], db_url: str
 ) -> None:
@@ -536,6 +535,7 @@ def test_entry_holds_the_s62_fields(core_firewall: Firewall, db_url: str) -> Non
     assert len(entry["salt"]) == 32
 
 
+@both_backends
 def test_entry_time_comes_from_the_clock(db_url: str) -> None:
     from datetime import UTC, datetime
 
@@ -652,8 +652,7 @@ def test_parallel_processes_append_without_gaps_or_duplicates(
     # committing to the entries before it, and each extending the one before
     leaves = [bytes.fromhex(leaf) for _, _, leaf in stored]
     assert report.head == mth(leaves).hex()
-    with sqlite3.connect(_path(db_url)) as conn:
-        checkpoints = conn.execute("SELECT size, root, note FROM log_checkpoints ORDER BY size").fetchall()
+    checkpoints = sql(db_url, "SELECT size, root, note FROM log_checkpoints ORDER BY size")
     assert [size for size, _, _ in checkpoints] == list(range(1, workers * per_worker + 1, CHECKPOINT_EVERY))
     for size, root, note in checkpoints:
         checkpoint = open_signed(note, core_firewall.log.verifier, origin=core_firewall.log.origin)
@@ -664,6 +663,7 @@ def test_parallel_processes_append_without_gaps_or_duplicates(
         assert merkle.verify_consistency(old, new, bytes.fromhex(old_root), bytes.fromhex(new_root), proof)
 
 
+@both_backends
 def test_decisions_match_their_entries(core_firewall: Firewall, core: dict[str, Any], db_url: str) -> None:
     responses = run_core_cases(core_firewall, core)
     stored = entries(db_url)

@@ -20,7 +20,7 @@ from safereport import (
     parse_request,
     response_to_json,
 )
-from tests.conftest import load_scenario
+from tests.conftest import both_backends, load_scenario
 
 CORE = load_scenario()
 VOLATILE = {"request_id", "receipt"}
@@ -33,6 +33,7 @@ def _decide_case(fw: Firewall, case: dict[str, Any]) -> dict[str, Any]:
     return response_to_json(fw.decide(parse_request(case["request"])))
 
 
+@both_backends
 def test_every_core_scenario_through_the_library(core_firewall: Firewall) -> None:
     responses: dict[str, dict[str, Any]] = {}
     for case in CORE["cases"]:
@@ -92,6 +93,7 @@ def test_minimisation_releases_only_requested_and_permitted_fields(core_firewall
     assert item.narrative is None
 
 
+@both_backends
 def test_a_name_lookup_matches_case_and_white_space_insensitively(core_firewall: Firewall) -> None:
     by_name = core_firewall.decide(
         _request(
@@ -105,6 +107,7 @@ def test_a_name_lookup_matches_case_and_white_space_insensitively(core_firewall:
     assert wrong_dob.decision is Decision.DENY
 
 
+@both_backends
 def test_expired_consent_is_as_if_none(core_firewall: Firewall) -> None:
     expired = Consent(
         consent_id="C-old",
@@ -130,6 +133,7 @@ def test_expired_consent_is_as_if_none(core_firewall: Firewall) -> None:
     assert set(permitted.disclosed[0].data) == {"name", "date_of_birth"}
 
 
+@both_backends
 def test_consent_covers_only_its_person(core_firewall: Firewall) -> None:
     request = _request(
         requester="home-office-uk-visas-immigration",
@@ -171,6 +175,7 @@ def test_explanation_is_for_the_controller_only(core_firewall: Firewall) -> None
     assert response_to_json(explained)["explanation"]["withheld"] == ["nationality"]
 
 
+@both_backends
 def test_decide_many_answers_in_order_and_logs_each(core_firewall: Firewall) -> None:
     requests = [_request(request_id=f"B-{i}", categories=["identity"]) for i in range(600)]
     responses = list(core_firewall.decide_many(requests))
@@ -199,6 +204,7 @@ def test_a_narrative_cleaned_to_nothing_is_not_released(firewall: Firewall) -> N
     assert response.disclosed == ()
 
 
+@both_backends
 def test_unknown_and_protected_subjects_give_equal_responses(core_firewall: Firewall) -> None:
     ie = {"requester": "home-office-immigration-enforcement", "purpose": "immigration_enforcement"}
     known = response_to_json(core_firewall.decide(_request(**ie, categories=["identity", "contact"])))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from safereport import (
     Capacity,
@@ -33,6 +34,7 @@ from safereport.model import Person, Record
 from safereport.provenance import node_of, resolve
 from safereport.store import Store
 from safereport.store import records as record_store
+from tests.conftest import both_backends
 
 MPS = "metropolitan-police-service"
 KENT = "kent-police"
@@ -107,8 +109,8 @@ def capacity_of(fw: Firewall, controller: str, person_id: str, record_id: str) -
 
 def narrative_capacity_of(fw: Firewall, record_id: str) -> Capacity:
     with fw.store.read() as conn:
-        value = conn.exec_driver_sql(
-            "SELECT narrative_capacity FROM records WHERE record_id = ?", (record_id,)
+        value = conn.execute(
+            text("SELECT narrative_capacity FROM records WHERE record_id = :rid"), {"rid": record_id}
         ).scalar_one()
     return Capacity(value)
 
@@ -138,6 +140,7 @@ def fw(firewall: Firewall) -> Firewall:
 # ---------------------------------------------------------------------------- counts, idempotence
 
 
+@both_backends
 def test_ingest_file_counts_and_stores(fw: Firewall, tmp_path: Path) -> None:
     path = write(
         tmp_path / "a.jsonl",
@@ -175,6 +178,7 @@ def test_empty_file(fw: Firewall, tmp_path: Path) -> None:
     assert stored_ids(fw) == set()
 
 
+@both_backends
 def test_same_file_twice_gives_same_state_and_counts_replaced(fw: Firewall, tmp_path: Path) -> None:
     path = write(
         tmp_path / "a.jsonl",
@@ -205,6 +209,7 @@ def test_reingest_with_changed_data_replaces_not_appends(fw: Firewall, tmp_path:
     assert row.narrative == "new"
 
 
+@both_backends
 def test_duplicate_record_id_in_one_file_last_wins(fw: Firewall, tmp_path: Path) -> None:
     fw.ingest_file(write(tmp_path / "src.jsonl", [r("SRC", p("P1", "victim"))]))
     path = write(
@@ -228,6 +233,7 @@ def test_duplicate_record_id_in_one_file_last_wins(fw: Firewall, tmp_path: Path)
     assert row.capacity is Capacity.SUSPECT
 
 
+@both_backends
 def test_persons_count_with_duplicate_across_batch_boundary(fw: Firewall, tmp_path: Path) -> None:
     lines = [r("DUP", p("P1", "victim"), p("P2", "suspect"))]
     lines += [r(f"F-{i:05d}", p(f"Q{i}", "witness")) for i in range(BATCH)]
@@ -347,6 +353,7 @@ def test_missing_file_is_bad_input(fw: Firewall, tmp_path: Path) -> None:
         fw.ingest_file(tmp_path / "nope.jsonl")
 
 
+@both_backends
 def test_malformed_line_after_a_flushed_batch_stores_nothing(fw: Firewall, tmp_path: Path) -> None:
     fw.ingest_file(write(tmp_path / "before.jsonl", [r("PRE-1", p("P0", "victim"))]))
     before = snapshot(fw)
@@ -360,6 +367,7 @@ def test_malformed_line_after_a_flushed_batch_stores_nothing(fw: Firewall, tmp_p
     assert snapshot(fw) == before
 
 
+@both_backends
 def test_record_id_held_by_another_controller(fw: Firewall, tmp_path: Path) -> None:
     fw.ingest_file(write(tmp_path / "mps.jsonl", [r("SHARED-1", p("P1", "victim"))]))
     before = snapshot(fw)
@@ -442,6 +450,7 @@ def test_self_cycle_through_records_api_is_a_provenance_error(fw: Firewall) -> N
     assert stored_ids(fw) == set()
 
 
+@both_backends
 def test_cycle_through_the_store_is_a_provenance_error(fw: Firewall, tmp_path: Path) -> None:
     fw.ingest_file(
         write(tmp_path / "a.jsonl", [r("A", p("P1", "victim")), r("B", p("P1", "suspect"), derived=["A"])])
@@ -513,6 +522,7 @@ def test_chain_of_depth_2000_resolves(fw: Firewall, tmp_path: Path) -> None:
     assert {row.capacity for row in rows} == {Capacity.SUSPECT}
 
 
+@both_backends
 def test_reingesting_source_with_role_changed_updates_derived_records(fw: Firewall, tmp_path: Path) -> None:
     fw.ingest_file(
         write(

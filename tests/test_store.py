@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,14 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, inspect,
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import StatementError
 
-from safereport import Firewall, parse_record
+from safereport import Category, Consent, ConsentError, Firewall, Purpose, parse_record
 from safereport.errors import StoreError
-from safereport.store import Store, migrations, tables
+from safereport.store import Store, auditlog, migrations, tables
+from safereport.store import consents as consent_store
 from safereport.store.tables import AwareDateTime
+from tests.conftest import both_backends
+from tests.dbtools import INTEGRITY_ERRORS, is_postgres, sql
+from tests.pgserver import PostgresServer
 
 
 def _path(url: str) -> Path:
@@ -58,18 +64,29 @@ def _schema(url: str) -> dict[str, Any]:
 
 
 def _meta(url: str, key: str) -> str | None:
-    with sqlite3.connect(_path(url)) as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
+    rows = sql(url, "SELECT value FROM meta WHERE key = ?", key)
+    return str(rows[0][0]) if rows else None
+
+
+@pytest.fixture
+def reference_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second empty store on the same backend as `db_url`."""
+    if not is_postgres(db_url):
+        yield f"sqlite:///{tmp_path / 'reference.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 # ---------------------------------------------------------------------------- migrations
 
 
-def test_migrations_on_empty_file_give_exactly_the_declared_schema(db_url: str, tmp_path: Path) -> None:
+@both_backends
+def test_migrations_on_empty_file_give_exactly_the_declared_schema(db_url: str, reference_url: str) -> None:
     store = Store.open(db_url)
     store.close()
-    reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     engine = create_engine(reference_url)
     tables.metadata.create_all(engine)
     engine.dispose()
@@ -84,6 +101,7 @@ def test_migrations_on_empty_file_give_exactly_the_declared_schema(db_url: str, 
         assert migrated[name]["pk"] == tuple(c.name for c in table.primary_key.columns), name
 
 
+@both_backends
 def test_schema_version_is_recorded_as_latest(db_url: str) -> None:
     Store.open(db_url).close()
     assert _meta(db_url, "schema_version") == str(migrations.LATEST)
@@ -92,6 +110,7 @@ def test_schema_version_is_recorded_as_latest(db_url: str) -> None:
     assert numbers == list(range(1, len(numbers) + 1)), "migration steps are numbered 1, 2, 3... in order"
 
 
+@both_backends
 def test_migrate_applies_every_step_once_then_nothing(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
@@ -105,6 +124,7 @@ def test_migrate_applies_every_step_once_then_nothing(db_url: str) -> None:
         engine.dispose()
 
 
+@both_backends
 def test_reopening_applies_nothing_and_keeps_data(db_url: str) -> None:
     store = Store.open(db_url)
     deployment = store.meta("deployment_id")
@@ -125,10 +145,10 @@ def test_reopening_applies_nothing_and_keeps_data(db_url: str) -> None:
     assert _schema(db_url) == before
 
 
+@both_backends
 def test_store_with_newer_schema_version_is_refused(db_url: str) -> None:
     Store.open(db_url).close()
-    with sqlite3.connect(_path(db_url)) as conn:
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(migrations.LATEST + 1),))
+    sql(db_url, "UPDATE meta SET value = ? WHERE key = 'schema_version'", str(migrations.LATEST + 1))
     with pytest.raises(StoreError) as info:
         Store.open(db_url)
     assert str(migrations.LATEST + 1) in str(info.value)
@@ -139,6 +159,7 @@ def test_store_with_newer_schema_version_is_refused(db_url: str) -> None:
     assert _meta(db_url, "schema_version") == str(migrations.LATEST + 1)
 
 
+@both_backends
 def test_indexes_for_lookups_exist(db_url: str) -> None:
     Store.open(db_url).close()
     persons = {ix[1] for ix in _schema(db_url)["persons"]["indexes"]}
@@ -169,13 +190,14 @@ def test_lookups_use_the_indexes(db_url: str) -> None:
         )
 
 
+@both_backends
 def test_audit_log_index_is_the_primary_key(db_url: str) -> None:
     Store.open(db_url).close()
     assert _schema(db_url)["audit_log"]["pk"] == ("idx",)
-    with sqlite3.connect(_path(db_url)) as conn:
-        conn.execute("INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'e', 'l')")
-        with pytest.raises(sqlite3.IntegrityError):
-            conn.execute("INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'x', 'y')")
+    sql(db_url, "INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'e', 'l')")
+    with pytest.raises(INTEGRITY_ERRORS):
+        sql(db_url, "INSERT INTO audit_log (idx, entry, leaf_hash) VALUES (0, 'x', 'y')")
+    assert sql(db_url, "SELECT idx, entry FROM audit_log") == [(0, "e")]
 
 
 # ---------------------------------------------------------------------------- URLs and opening
@@ -251,13 +273,14 @@ _probe = Table("probe", _probe_meta, Column("id", Integer, primary_key=True), Co
 
 
 @pytest.fixture
-def probe_engine(tmp_path: Path) -> Any:
-    engine = create_engine(f"sqlite:///{tmp_path / 'probe.db'}")
+def probe_engine(db_url: str) -> Any:
+    engine = create_engine(db_url)
     _probe_meta.create_all(engine)
     yield engine
     engine.dispose()
 
 
+@both_backends
 def test_aware_datetime_round_trips_as_utc(probe_engine: Any) -> None:
     at = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
     with probe_engine.begin() as conn:
@@ -269,6 +292,7 @@ def test_aware_datetime_round_trips_as_utc(probe_engine: Any) -> None:
     assert (back.hour, back.minute) == (10, 30)
 
 
+@both_backends
 def test_aware_datetime_refuses_naive(probe_engine: Any) -> None:
     with pytest.raises((ValueError, StatementError)) as info, probe_engine.begin() as conn:
         conn.execute(_probe.insert().values(id=1, at=datetime(2026, 3, 1, 12, 0)))  # noqa: DTZ001
@@ -294,6 +318,7 @@ def test_aware_datetime_reads_naive_stored_values_as_utc() -> None:
 _offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 
 
+@both_backends
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.datetimes(min_value=datetime(1901, 1, 2), max_value=datetime(2199, 12, 30), timezones=_offsets)  # noqa: DTZ001
@@ -308,6 +333,7 @@ def test_aware_datetime_property(probe_engine: Any, at: datetime) -> None:
     assert back.utcoffset() == timedelta(0)
 
 
+@both_backends
 def test_record_created_is_stored_in_utc(firewall: Firewall) -> None:
     firewall.ingest(
         [
@@ -332,6 +358,7 @@ def test_record_created_is_stored_in_utc(firewall: Firewall) -> None:
 # ---------------------------------------------------------------------------- transactions
 
 
+@both_backends
 def test_write_rolls_back_on_exception(db_url: str) -> None:
     store = Store.open(db_url)
     try:
@@ -385,11 +412,79 @@ def test_read_does_not_take_the_write_lock(db_url: str) -> None:
         store.close()
 
 
+@both_backends
 def test_ensure_meta_sets_once(db_url: str) -> None:
     store = Store.open(db_url)
     try:
         assert store.ensure_meta("k", "first") == "first"
         assert store.ensure_meta("k", "second") == "first"
         assert store.meta("k") == "first"
+    finally:
+        store.close()
+
+
+@both_backends
+def test_a_reader_sees_one_snapshot_while_a_writer_commits(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        with store.write() as conn:
+            auditlog.append_entries(conn, 0, ["e0"], ["00" * 32])
+        with store.read() as conn:
+            assert auditlog.size(conn) == 1
+            with store.write() as other:  # another connection commits meanwhile
+                auditlog.append_entries(other, 1, ["e1", "e2"], ["11" * 32, "22" * 32])
+            assert auditlog.size(conn) == 1  # still the snapshot of its first read
+            assert [row.index for row in auditlog.scan(conn)] == [0]
+        with store.read() as conn:
+            assert auditlog.size(conn) == 3
+            assert [(row.index, row.entry) for row in auditlog.scan(conn)] == [
+                (0, "e0"),
+                (1, "e1"),
+                (2, "e2"),
+            ]
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------- consents
+
+
+@both_backends
+def test_consent_lifecycle_in_the_store(db_url: str) -> None:
+    store = Store.open(db_url)
+    granted_at = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    consent = Consent(
+        consent_id="C-1",
+        controller="kent-police",
+        person_id="K-P-1",
+        recipient="home-office-uk-visas-immigration",
+        purpose=Purpose.VICTIM_IMMIGRATION_APPLICATION,
+        categories=frozenset({Category.IDENTITY, Category.NARRATIVE}),
+        expires=datetime(2027, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
+    )
+    try:
+        with store.write() as conn:
+            assert consent_store.grant(conn, consent, granted_at) is True
+            assert consent_store.grant(conn, consent, granted_at) is False  # the same again: a no-op
+            with pytest.raises(ConsentError):
+                consent_store.grant(conn, replace(consent, person_id="K-P-2"), granted_at)
+        with store.read() as conn:
+            stored = consent_store.get_consent(conn, "C-1")
+            assert stored == consent
+            assert stored is not None and stored.expires.tzinfo is UTC and stored.expires.hour == 5
+            assert consent_store.get_consent(conn, "C-2") is None
+            assert consent_store.list_consents(conn, "kent-police") == [consent]
+            assert consent_store.list_consents(conn, "metropolitan-police-service") == []
+        revoked_at = granted_at + timedelta(days=3)
+        with store.write() as conn:
+            assert consent_store.revoke(conn, "C-1", revoked_at) is True
+            assert consent_store.revoke(conn, "C-1", revoked_at) is False
+            with pytest.raises(ConsentError):
+                consent_store.revoke(conn, "C-2", revoked_at)
+        with store.write() as conn, pytest.raises(ConsentError):
+            consent_store.grant(conn, consent, granted_at)  # a revoked id is never granted again
+        with store.read() as conn:
+            stored = consent_store.get_consent(conn, "C-1")
+        assert stored is not None and stored.revoked_at == revoked_at and stored.revoked_at.tzinfo is UTC
     finally:
         store.close()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
 
 from safereport import (
     AuditError,
@@ -48,7 +48,9 @@ from safereport.audit.checkpoint import (
 from safereport.audit.notes import Signer, Verifier
 from safereport.audit.witness import Witness, WitnessRefused
 from safereport.store import Store, migrations, tables
-from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of, rebuild_tiles, sql, stored_leaves
+from tests.conftest import both_backends
+from tests.dbtools import rebuild_tiles, sql, stored_leaves
+from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of
 
 ORIGIN = "transparency.example.org/safereport"
 NEVER = 10**9  # checkpoint_ms that no test waits for: checkpoints come from the entry count only
@@ -203,6 +205,7 @@ def assert_refused(
 # ---------------------------------------------------------------------------- (a) receipts offline
 
 
+@both_backends
 def test_receipts_verify_offline_after_many_appends(log_fw: Firewall, db_url: str) -> None:
     responses = grow(log_fw, 300)
     early = {i: log_fw.log.proof(i) for i in (0, 3, 299)}  # bundles against the tree of 300
@@ -298,6 +301,7 @@ def assert_detected(fw: Firewall, *, index: int | None = None, says: str | None 
         assert says in report.detail
 
 
+@both_backends
 def test_edited_entry_is_detected(checkpointed: Firewall, db_url: str) -> None:
     (entry,) = sql(db_url, "SELECT entry FROM audit_log WHERE idx = 20")[0]
     sql(db_url, "UPDATE audit_log SET entry = ? WHERE idx = 20", entry.replace("case review", "case reviev"))
@@ -309,6 +313,7 @@ def test_edited_entry_with_its_leaf_hash_recomputed_is_detected(checkpointed: Fi
     assert_detected(checkpointed, says="tiles")
 
 
+@both_backends
 def test_edited_entry_with_leaf_hash_and_tiles_recomputed_is_detected(
     checkpointed: Firewall, db_url: str
 ) -> None:
@@ -317,7 +322,11 @@ def test_edited_entry_with_leaf_hash_and_tiles_recomputed_is_detected(
     assert_detected(checkpointed, says="checkpoint of size 21 does not match the entries")
 
 
-@pytest.mark.parametrize("index", [0, 20, 44])
+@pytest.mark.parametrize(
+    ("index", "db_url"),
+    [(0, "sqlite"), (20, "sqlite"), (44, "sqlite"), (20, "postgresql")],
+    indirect=["db_url"],
+)
 def test_deleted_entry_is_detected(checkpointed: Firewall, db_url: str, index: int) -> None:
     sql(db_url, "DELETE FROM audit_log WHERE idx = ?", index)
     if index == 44:  # the last one: no gap in the indices, but the tree and the checkpoint hold it
@@ -327,6 +336,7 @@ def test_deleted_entry_is_detected(checkpointed: Firewall, db_url: str, index: i
         assert_detected(checkpointed, index=index, says="missing")
 
 
+@both_backends
 def test_reordered_entries_are_detected(checkpointed: Firewall, db_url: str) -> None:
     rows = sql(db_url, "SELECT idx, entry, leaf_hash FROM audit_log WHERE idx IN (5, 30) ORDER BY idx")
     for (target, _, _), (_, entry, leaf) in zip(rows, reversed(rows), strict=True):
@@ -336,7 +346,9 @@ def test_reordered_entries_are_detected(checkpointed: Firewall, db_url: str) -> 
     assert_detected(checkpointed, says="does not match the entries")
 
 
-@pytest.mark.parametrize("count", [1, 5])
+@pytest.mark.parametrize(
+    ("count", "db_url"), [(1, "sqlite"), (5, "sqlite"), (5, "postgresql")], indirect=["db_url"]
+)
 def test_truncated_tail_is_detected_and_refused_by_the_witness(
     checkpointed: Firewall, db_url: str, witness: Witness, count: int
 ) -> None:
@@ -349,6 +361,7 @@ def test_truncated_tail_is_detected_and_refused_by_the_witness(
     assert_refused(witness, checkpointed, "rollback")
 
 
+@both_backends
 def test_decide_fails_closed_on_a_truncated_log(checkpointed: Firewall, db_url: str) -> None:
     sql(db_url, "DELETE FROM audit_log WHERE idx >= 40")
     # the stored tree no longer matches the entries: the append is refused, nothing is answered
@@ -357,7 +370,9 @@ def test_decide_fails_closed_on_a_truncated_log(checkpointed: Firewall, db_url: 
     assert sql(db_url, "SELECT COUNT(*) FROM audit_log") == [(40,)]
 
 
-@pytest.mark.parametrize("size", [25, 21])  # 21: back to the size of an old checkpoint, replayed
+@pytest.mark.parametrize(  # 21: back to the size of an old checkpoint, replayed
+    ("size", "db_url"), [(25, "sqlite"), (21, "sqlite"), (21, "postgresql")], indirect=["db_url"]
+)
 def test_consistent_rollback_passes_verify_but_not_the_witness(
     checkpointed: Firewall, db_url: str, witness: Witness, size: int
 ) -> None:
@@ -415,7 +430,13 @@ TILE_TAMPERING: dict[str, Callable[[Tiles], dict[tuple[int, int], bytes | None]]
 }
 
 
-@pytest.mark.parametrize("tampering", sorted(TILE_TAMPERING))
+TILE_CASES = [(t, "sqlite") for t in sorted(TILE_TAMPERING)] + [
+    (t, "postgresql")
+    for t in ("byte of a full tile", "full tile deleted", "partial tile shortened", "tile added")
+]
+
+
+@pytest.mark.parametrize(("tampering", "db_url"), TILE_CASES, indirect=["db_url"])
 def test_tampered_tiles_are_detected(log_fw: Firewall, db_url: str, tampering: str) -> None:
     grow(log_fw, 600)  # tiles 0/0, 0/1 (full), 0/2 (partial, 88 hashes), 1/0 (2 hashes)
     log_fw.log.checkpoint()
@@ -429,7 +450,7 @@ def test_tampered_tiles_are_detected(log_fw: Firewall, db_url: str, tampering: s
         if hashes is not None:
             sql(
                 db_url,
-                "INSERT INTO log_tiles (level, idx, hashes, inner) VALUES (?, ?, ?, ?)",
+                'INSERT INTO log_tiles (level, idx, hashes, "inner") VALUES (?, ?, ?, ?)',
                 level,
                 idx,
                 hashes,
@@ -546,6 +567,7 @@ def test_checkpoint_of_another_size_in_a_row_is_detected(checkpointed: Firewall,
     assert_detected(checkpointed, says="another size or origin")
 
 
+@both_backends
 def test_altered_cosignatures_are_detected(checkpointed: Firewall, db_url: str, witness: Witness) -> None:
     vkey = log_vkey(checkpointed)
     witness.witness(checkpointed.log, vkey)
@@ -605,6 +627,7 @@ def test_another_log_key_is_refused_on_the_same_store(checkpointed: Firewall, db
 # ---------------------------------------------------------------------------- (c) witnessing
 
 
+@both_backends
 def test_witness_cosigns_every_growth_step(log_fw: Firewall, db_url: str, witness: Witness) -> None:
     vkey = log_vkey(log_fw)
     verifier = Verifier.from_vkey(vkey)
@@ -655,6 +678,7 @@ def test_witness_state_is_untouched_by_a_refusal(
 # ---------------------------------------------------------------------------- (d) checkpoints
 
 
+@both_backends
 def test_checkpoints_every_n_entries_and_on_demand(db_url: str) -> None:
     every = 5
     fw = Firewall.open(db_url, checkpoint_every=every, checkpoint_ms=NEVER, commit_batch=3)
@@ -688,6 +712,7 @@ def test_checkpoints_every_n_entries_and_on_demand(db_url: str) -> None:
         fw.close()
 
 
+@both_backends
 def test_checkpoints_by_time(db_url: str) -> None:
     now = [datetime(2026, 6, 1, 8, 0, tzinfo=UTC)]
     settings = load_settings(db=db_url, checkpoint_every=1_000, checkpoint_ms=1_000)
@@ -705,6 +730,7 @@ def test_checkpoints_by_time(db_url: str) -> None:
         fw.close()
 
 
+@both_backends
 def test_proof_issues_a_checkpoint_covering_the_entry(log_fw: Firewall, db_url: str) -> None:
     step(log_fw, 13)  # checkpoints 1 and 11; entries 11 and 12 not yet signed
     bundle = log_fw.log.proof(12)
@@ -728,6 +754,7 @@ def _personal_values(core: dict[str, Any]) -> set[str]:
     }
 
 
+@both_backends
 def test_the_log_publishes_no_personal_data(
     log_fw: Firewall, db_url: str, core: dict[str, Any], witness: Witness
 ) -> None:
@@ -799,13 +826,21 @@ def _make_v1_store(url: str, entries: Sequence[str]) -> list[str]:
         for index, entry in enumerate(entries):
             leaf = hashlib.sha256(b"\x00" + entry.encode()).digest()
             chain = hashlib.sha256(chain + leaf).digest()
-            conn.exec_driver_sql(
-                "INSERT INTO audit_log (idx, entry, leaf_hash, chain_hash) VALUES (?, ?, ?, ?)",
-                (index, entry, leaf.hex(), chain.hex()),
+            conn.execute(
+                text("INSERT INTO audit_log (idx, entry, leaf_hash, chain_hash) VALUES (:i, :e, :l, :c)"),
+                {"i": index, "e": entry, "l": leaf.hex(), "c": chain.hex()},
             )
             leaf_hashes.append(leaf.hex())
     engine.dispose()
     return leaf_hashes
+
+
+def _log_columns(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns("audit_log")}
+    finally:
+        engine.dispose()
 
 
 def _v1_entries(tmp_path: Path, core: dict[str, Any], count: int) -> list[str]:
@@ -816,19 +851,16 @@ def _v1_entries(tmp_path: Path, core: dict[str, Any], count: int) -> list[str]:
     return entry_texts(donor_url)
 
 
+@both_backends
 def test_v1_store_migrates_to_the_tree(db_url: str, tmp_path: Path, core: dict[str, Any]) -> None:
     entries = _v1_entries(tmp_path, core, 300)
     v1_receipts = _make_v1_store(db_url, entries)
-    assert {c for (_, c, *_) in sql(db_url, "PRAGMA table_info(audit_log)")} >= {"chain_hash"}
+    assert _log_columns(db_url) >= {"chain_hash"}
 
     fw = ingest_core(Firewall.open(db_url), core)
     try:
-        assert fw.store.meta("schema_version") == "2"
-        assert {c for (_, c, *_) in sql(db_url, "PRAGMA table_info(audit_log)")} == {
-            "idx",
-            "entry",
-            "leaf_hash",
-        }
+        assert fw.store.meta("schema_version") == str(migrations.LATEST)
+        assert _log_columns(db_url) == {"idx", "entry", "leaf_hash"}
         assert entry_texts(db_url) == entries
         expected_tiles, _ = merkle.tiles_for_append(
             merkle.MemoryTiles(), 0, [bytes.fromhex(h) for h in v1_receipts]
@@ -857,7 +889,7 @@ def test_v1_store_migrates_to_the_tree(db_url: str, tmp_path: Path, core: dict[s
     finally:
         fw.close()
     with Firewall.open(db_url) as again:  # reopening migrates nothing more
-        assert again.store.meta("schema_version") == "2"
+        assert again.store.meta("schema_version") == str(migrations.LATEST)
         assert again.verify_audit().ok
 
 
@@ -896,6 +928,7 @@ def _batch_worker(db_url: str, home: str, worker: int, barrier: Any, results: An
         fw.close()
 
 
+@both_backends
 def test_concurrent_batch_writers_make_one_tree(
     log_fw: Firewall, db_url: str, isolated_home: Path, witness: Witness
 ) -> None:
@@ -1042,14 +1075,15 @@ def test_cli_check_proof_bad_input_exits_2(
     assert status == 2
 
 
+@both_backends
 def test_full_tiles_keep_their_interior_and_proofs_use_it(log_fw: Firewall, db_url: str) -> None:
     step(log_fw, 300)
-    (inner,) = sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 0")[0]
+    (inner,) = sql(db_url, 'SELECT "inner" FROM log_tiles WHERE level = 0 AND idx = 0')[0]
     (hashes,) = sql(db_url, "SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 0")[0]
     assert bytes(inner) == merkle.inner_levels(bytes(hashes))
-    (partial, partial_inner) = sql(db_url, "SELECT hashes, inner FROM log_tiles WHERE level = 0 AND idx = 1")[
-        0
-    ]
+    (partial, partial_inner) = sql(
+        db_url, 'SELECT hashes, "inner" FROM log_tiles WHERE level = 0 AND idx = 1'
+    )[0]
     assert len(partial) == 44 * 32 and bytes(partial_inner) == merkle.inner_levels(bytes(partial))
     memory = merkle.MemoryTiles(
         {
@@ -1070,7 +1104,7 @@ def test_full_tiles_keep_their_interior_and_proofs_use_it(log_fw: Firewall, db_u
 def test_a_tampered_tile_interior_is_detected(log_fw: Firewall, db_url: str) -> None:
     step(log_fw, 260)
     assert log_fw.verify_audit().ok
-    (inner,) = sql(db_url, "SELECT inner FROM log_tiles WHERE level = 0 AND idx = 0")[0]
+    (inner,) = sql(db_url, 'SELECT "inner" FROM log_tiles WHERE level = 0 AND idx = 0')[0]
     altered = bytes(inner)[:40] + bytes([inner[40] ^ 1]) + bytes(inner)[41:]
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
         conn.execute("UPDATE log_tiles SET inner = ? WHERE level = 0 AND idx = 0", (altered,))

@@ -121,7 +121,7 @@ class ConnectionTiles:
                         for i, k in enumerate(chunk)
                         for name, value in ((f"l{i}", k.level), (f"i{i}", k.index))
                     }
-                cursor.execute(f"SELECT level, idx, hashes, inner FROM log_tiles WHERE {where}", params)
+                cursor.execute(f'SELECT level, idx, hashes, "inner" FROM log_tiles WHERE {where}', params)
                 for level, idx, hashes, inner in cursor.fetchall():
                     key = TileKey(int(level), int(idx))
                     found[key] = bytes(hashes)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
@@ -14,6 +15,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from safereport.errors import StoreError
 from safereport.store import migrations, tables
+
+# The PostgreSQL advisory lock every write transaction takes first (released at its end).
+WRITE_LOCK = 7341729
 
 
 class Store:
@@ -24,9 +28,13 @@ class Store:
     interleaving.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, redact: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Never echoed in an error: the password of the URL, in every form a message could hold.
+        self._redact = redact
+        # The fast paths use the driver's own cursors, whose errors SQLAlchemy does not wrap.
+        self._errors: tuple[type[Exception], ...] = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
 
     @classmethod
     def open(cls, url: str, *, sqlite_synchronous: str = "FULL", create: bool = True) -> Store:
@@ -37,6 +45,7 @@ class Store:
                 "expected a database URL such as sqlite:///PATH or postgresql://..., got an unparsable value"
             ) from None
         backend = parsed.get_backend_name()
+        secrets_in_url: tuple[str, ...] = ()
         if backend == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
@@ -47,52 +56,73 @@ class Store:
             engine = create_engine(parsed, future=True)
             _configure_sqlite(engine, sqlite_synchronous)
         elif backend == "postgresql":
+            if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
+                raise StoreError(
+                    "expected a postgresql:// or postgresql+psycopg:// database URL (psycopg 3), "
+                    f"got a {parsed.drivername}:// URL"
+                )
             try:
                 import psycopg  # noqa: F401
             except ImportError:
                 raise StoreError(
                     "a postgresql:// store needs the psycopg package: pip install 'safereport[postgresql]'"
                 ) from None
-            if parsed.drivername == "postgresql":
-                parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = create_engine(parsed, future=True, pool_pre_ping=True)
+            # Writes run in READ COMMITTED so that, once a writer holds the write lock, its next
+            # statement sees everything the writer before it committed. A writer waits for the lock
+            # at most 60 s (SQLite's busy timeout), then fails.
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = 10
+            if "options" not in parsed.query:
+                connect_args["options"] = "-c lock_timeout=60000"
+            engine = create_engine(
+                parsed.set(drivername="postgresql+psycopg"),
+                pool_pre_ping=True,
+                isolation_level="READ COMMITTED",
+                connect_args=connect_args,
+            )
+            secrets_in_url = _secret_forms(parsed.password)
         else:
             raise StoreError(f"expected a sqlite:// or postgresql:// database URL, got a {backend}:// URL")
-        store = cls(engine)
+        store = cls(engine, redact=secrets_in_url)
         store.migrate()
         return store
 
     def migrate(self) -> list[int]:
-        try:
-            with self.write() as conn:
-                applied = migrations.migrate(conn)
-                if not self._meta(conn, "deployment_id"):
-                    self._set_meta(conn, "deployment_id", secrets.token_hex(8))
-                return applied
-        except SQLAlchemyError as exc:
-            raise StoreError(f"the store cannot be opened: {_reason(exc)}") from None
+        with self._transaction("opened") as conn:
+            applied = migrations.migrate(conn)
+            if not self._meta(conn, "deployment_id"):
+                self._set_meta(conn, "deployment_id", secrets.token_hex(8))
+            return applied
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A connection for lookups. Its statements see one snapshot of the store, as on SQLite
+        (REPEATABLE READ on PostgreSQL), so a reader never sees half of a concurrent append."""
         try:
             with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"the store cannot be read: {_reason(exc)}") from None
+        except self._errors as exc:
+            raise StoreError(f"the store cannot be read: {self._reason(exc)}") from None
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """A transaction holding the write lock; committed (durably) when the block ends."""
+        return self._transaction("written")
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A transaction holding the write lock; committed (durably) when the block ends."""
+    def _transaction(self, doing: str) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(safereport_write=True)
                 with conn.begin():
                     if self.dialect == "postgresql":
-                        # One writer at a time for the audit log's tail; readers are not blocked.
-                        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7341729)")
+                        # One writer at a time, as BEGIN IMMEDIATE on SQLite; readers are not blocked.
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
                     yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"the store cannot be written: {_reason(exc)}") from None
+        except self._errors as exc:
+            raise StoreError(f"the store cannot be {doing}: {self._reason(exc)}") from None
 
     def meta(self, key: str) -> str | None:
         with self.read() as conn:
@@ -126,6 +156,14 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def _reason(self, exc: Exception) -> str:
+        """The driver's first line, shortened, with the URL's password taken out."""
+        original = getattr(exc, "orig", None)
+        reason = str(original if original is not None else exc).splitlines()[0]
+        for secret in self._redact:
+            reason = reason.replace(secret, "***")
+        return reason[:200]
+
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
@@ -147,6 +185,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    return str(original if original is not None else exc).splitlines()[0][:200]
+def _secret_forms(password: str | None) -> tuple[str, ...]:
+    if not password:
+        return ()
+    return tuple({password, quote(password, safe=""), quote_plus(password)})

@@ -91,7 +91,10 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     key = (conn.dialect.name, table.name, columns)
     prepared = _INSERTS.get(key)
     if prepared is None:
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
+        # for_executemany: no RETURNING of generated keys (PostgreSQL would add one for `persons.id`).
+        compiled = table.insert().compile(
+            dialect=conn.dialect, column_keys=list(columns), for_executemany=True
+        )
         order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         processors = {
             name: processor
