@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo demo-serve test test-slow lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/safereport demo
+
+demo-serve: $(STAMP)
+	$(BIN)/safereport demo --serve
 
 test: $(STAMP)
 	scripts/install-test-deps
