@@ -9,6 +9,7 @@ may be released, give responses that differ only in `request_id` and `receipt`.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from safereport.model import (
 )
 from safereport.orgs import registry
 from safereport.policy import PolicyEngine
-from safereport.redact import clean_narrative
+from safereport.redact import Removal, minimise
 from safereport.store import Store
 from safereport.store import consents as consent_store
 from safereport.store import records as record_store
@@ -147,8 +148,11 @@ class Decider:
                     continue
                 consent_applied = consent_applied or consented
                 if category is Category.NARRATIVE:
-                    narrative, removed = _minimise_narrative(row.narrative, consented)
-                    removed_sentences += removed
+                    names = [row.data.get("name", "")]
+                    if not isinstance(subject, SubjectById):
+                        names.append(subject.name)
+                    narrative, removals = _minimise_narrative(row.narrative, consented, names)
+                    removed_sentences += sum(1 for r in removals if r.action == "sentence")
                     if narrative is None:
                         withheld.add(category)
                         continue
@@ -207,12 +211,27 @@ class Decider:
         )
 
 
-def _minimise_narrative(text: str, consented: bool) -> tuple[str | None, int]:
-    """The narrative as it may leave, and how many sentences were removed. None: nothing left."""
+def _minimise_narrative(
+    text: str, consented: bool, subject_names: list[str]
+) -> tuple[str | None, tuple[Removal, ...]]:
+    """The narrative as it may leave, and what was removed (categories and offsets, for the
+    controller's explanation). None: nothing left.
+
+    Under the subject's consent it leaves whole. Otherwise every sentence revealing
+    immigration information goes and other people's identifiers are masked; the subject's own
+    name stays. If minimising fails the narrative is withheld: an error here would answer
+    differently for a subject the controller holds than for one it does not.
+    """
     if consented:
-        return text, 0
-    cleaned = clean_narrative(text)
-    return (cleaned.text if cleaned.text.strip() else None), len(cleaned.removed)
+        return text, ()
+    try:
+        minimised = minimise(text, subject_names=[n for n in subject_names if n])
+    except Exception as exc:
+        logging.getLogger("safereport.decide").error(
+            "narrative withheld: minimisation failed (%s)", exc.__class__.__name__
+        )
+        return None, ()
+    return (minimised.text if minimised.text.strip() else None), minimised.removals
 
 
 def _identifiers(request: DisclosureRequest, rows: list[record_store.SubjectRow]) -> list[str]:

@@ -1,5 +1,32 @@
-"""Cleaning free text before it leaves: sentences that reveal immigration status or nationality go."""
+"""Minimising free text before it leaves: immigration information goes (by sentence, mask or
+tag), other people's identifiers are masked with consistent placeholders.
 
-from safereport.redact.narrative import CleanedNarrative, Removal, clean_narrative
+Importing this package is cheap; Presidio and spaCy load on the first `analyse` or
+`minimise`.
+"""
 
-__all__ = ["CleanedNarrative", "Removal", "clean_narrative"]
+from safereport.redact.analysis import analyse
+from safereport.redact.findings import (
+    IDENTIFIER_CATEGORIES,
+    IMMIGRATION_CATEGORIES,
+    Finding,
+    Minimised,
+    Mode,
+    Removal,
+)
+from safereport.redact.minimise import MinimisationError, minimise
+from safereport.redact.narrative import CleanedNarrative, clean_narrative
+
+__all__ = [
+    "IDENTIFIER_CATEGORIES",
+    "IMMIGRATION_CATEGORIES",
+    "CleanedNarrative",
+    "Finding",
+    "MinimisationError",
+    "Minimised",
+    "Mode",
+    "Removal",
+    "analyse",
+    "clean_narrative",
+    "minimise",
+]

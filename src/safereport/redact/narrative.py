@@ -26,27 +26,61 @@ word starts at the current position. The few words that count only when capitali
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
+from safereport.redact.findings import Removal
+from safereport.redact.placeholders import IDENTIFIER_PLACEHOLDER, wall
 from safereport.redact.rules import PRIORITY, matches
 
-__all__ = ["CleanedNarrative", "Removal", "clean_narrative"]
+__all__ = ["CleanedNarrative", "Removal", "SentenceCut", "clean_narrative", "cut_sentences"]
 
-
-@dataclass(frozen=True, slots=True)
-class Removal:
-    """One removed sentence: where it was in the original text, and why (a category tag)."""
-
-    start: int
-    end: int
-    reason: str
+Matcher = Callable[[str], Iterable[tuple[int, int, str]]]
 
 
 @dataclass(frozen=True, slots=True)
 class CleanedNarrative:
     text: str
     removed: tuple[Removal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceCut:
+    """The result of removing sentences: the joined text that is left, and where its parts
+    came from (`kept[k]` is the index into `spans` of the k-th kept sentence, which lies at
+    `out_spans[k]` in `text`)."""
+
+    text: str
+    spans: list[tuple[int, int]]
+    kept: list[int]
+    out_spans: list[tuple[int, int]]
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    def to_original(self, at: int, *, end: bool) -> int:
+        """The offset in the original text of offset `at` in `text`. An offset in the gap
+        between two kept sentences maps to the start of the next (or, for an `end`, the end of
+        the previous)."""
+        lo, hi = 0, len(self.out_spans)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (self.out_spans[mid][1] < at) if end else (self.out_spans[mid][1] <= at):
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(self.out_spans):
+            return self.spans[self.kept[-1]][1] if self.kept else 0
+        out_start, _ = self.out_spans[lo]
+        start, _ = self.spans[self.kept[lo]]
+        if at < out_start:
+            return self.spans[self.kept[lo - 1]][1] if end and lo > 0 else start
+        return start + at - out_start
+
+    def sentence_at(self, at: int) -> int | None:
+        """The index into `spans` of the kept sentence holding offset `at` of `text`."""
+        for k, (lo, hi) in enumerate(self.out_spans):
+            if lo <= at < hi:
+                return self.kept[k]
+        return None
 
 
 # --- Sentence splitting ------------------------------------------------------------------------
@@ -62,7 +96,7 @@ _CLOSERS = "\"'\u2019\u201d)\\]\u00bb"  # quotes (straight and curly), brackets,
 # list errs on the long side.
 _ABBREVIATION_WORDS = """
 mr mrs ms mx dr prof rev revd sr jr st sgt insp supt ch det cst const pc dc ds di dci dsi ps cllr capt lt col
-gen hon approx etc vs cf incl inc est dept tel ref fig al ave rd ln hrs mins yrs dob ext nr
+gen hon approx etc vs cf incl inc est dept tel ref fig al ave rd ln hrs mins yrs dob ext nr no nos mob
 """
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 _INITIALS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -75,19 +109,19 @@ _CANDIDATE = re.compile(
 _LINE_BREAK_IN_GAP = re.compile(f"\r\n|[{_LINE_BREAKS}]")
 
 
+# Up to eight letters before a full stop: an abbreviation ("Mr", "approx") or an initial ("J")
+# not preceded by a word character, or a single letter after another full stop ("e.g", "U.K").
+_ABBREVIATION_BEFORE = re.compile(
+    r"(?:(?<=\.)[^\W\d_]|(?<!\w)(?:(?i:"
+    + "|".join(sorted(_ABBREVIATIONS, key=lambda w: (-len(w), w)))
+    + r")|[A-Z]))\Z"
+)
+
+
 def _abbreviation_before(text: str, at: int) -> bool:
     """Whether the full stop at `at` closes an abbreviation ("Mr", "approx"), a dotted one
     ("e.g", "a.m", "U.K") or an initial (a lone capital letter: "J. Smith")."""
-    i = at
-    while i > 0 and text[i - 1].isalpha() and at - i < 8:
-        i -= 1
-    word = text[i:at]
-    before = text[i - 1] if i > 0 else " "
-    if before == "." and len(word) == 1:
-        return True
-    if before.isalnum() or before == "_":
-        return False
-    return word.lower() in _ABBREVIATIONS or word in _INITIALS
+    return _ABBREVIATION_BEFORE.search(text, max(0, at - 9), at) is not None
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -98,46 +132,51 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     full stop after an abbreviation or an initial. Only the text up to the boundary decides.
     """
     spans: list[tuple[int, int]] = []
-    start = 0
-
-    def add(lo: int, hi: int) -> None:
-        piece = text[lo:hi]
-        stripped = piece.strip()
-        if stripped:
-            first = lo + (len(piece) - len(piece.lstrip()))
-            spans.append((first, first + len(stripped)))
-
+    cuts: list[tuple[int, int]] = []  # (end of a sentence, start of what follows)
     for m in _CANDIDATE.finditer(text):
         at, end = m.span()
         if text[at] in _LINE_BREAKS:
-            add(start, at)
-            start = end
-            continue
-        if text[at] == "." and text[at + 1 : end].lstrip(_CLOSERS) == "" and _abbreviation_before(text, at):
-            continue
-        add(start, end)
-        start = end
-    add(start, len(text))
+            cuts.append((at, end))
+        elif not (
+            text[at] == "." and text[at + 1 : end].lstrip(_CLOSERS) == "" and _abbreviation_before(text, at)
+        ):
+            cuts.append((end, end))
+    start = 0
+    for hi, following in [*cuts, (len(text), len(text))]:
+        piece = text[start:hi]
+        stripped = piece.strip()
+        if stripped:
+            first = start + len(piece) - len(piece.lstrip())
+            spans.append((first, first + len(stripped)))
+        start = following
     return spans
 
 
-def _separator(gaps: Iterable[str]) -> str:
-    """What joins two kept sentences: a blank line, a line break or a space, whichever is the
-    widest of the original gaps between them."""
-    breaks = max((0 if gap == " " else len(_LINE_BREAK_IN_GAP.findall(gap)) for gap in gaps), default=0)
-    if breaks == 0:
-        return " "
-    return "\n" if breaks == 1 else "\n\n"
+def _gap_breaks(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """For each gap between consecutive sentences: 0 if it holds no line break, 1 if one, 2 if
+    more (an index into `_SEPARATORS`)."""
+    out = []
+    for k in range(len(spans) - 1):
+        gap = text[spans[k][1] : spans[k + 1][0]]
+        out.append(0 if gap == " " else min(len(_LINE_BREAK_IN_GAP.findall(gap)), 2))
+    return out
+
+
+_SEPARATORS = (" ", "\n", "\n\n")
 
 
 # --- Cleaning ----------------------------------------------------------------------------------
 
 
-def _flag(text: str, spans: list[tuple[int, int]]) -> dict[int, str]:
+def _rule_matches(text: str) -> Iterator[tuple[int, int, str]]:
+    return matches(wall(text, IDENTIFIER_PLACEHOLDER))
+
+
+def _flag(text: str, spans: list[tuple[int, int]], matcher: Matcher) -> dict[int, str]:
     """Which sentences (by index into `spans`) the rules match, and the reason for each."""
     flagged: dict[int, str] = {}
     starts = [s for s, _ in spans]
-    for start, end, reason in matches(text):
+    for start, end, reason in matcher(text):
         # The last sentence starting at or before the match; a match lies within one sentence
         # unless it runs over a line break, and then every sentence it touches goes.
         lo, hi = 0, len(starts)
@@ -157,18 +196,23 @@ def _flag(text: str, spans: list[tuple[int, int]]) -> dict[int, str]:
     return flagged
 
 
-def _join(text: str, spans: list[tuple[int, int]], kept: list[int]) -> tuple[str, list[tuple[int, int]]]:
-    """The kept sentences joined, and where each of them lies in the joined text."""
+def _join(
+    text: str, spans: list[tuple[int, int]], kept: list[int], breaks: list[int]
+) -> tuple[str, list[tuple[int, int]]]:
+    """The kept sentences joined, and where each of them lies in the joined text. Two kept
+    sentences are joined by a blank line, a line break or a space, whichever is the widest of
+    the original gaps between them."""
     parts: list[str] = []
     out_spans: list[tuple[int, int]] = []
     length = 0
     previous = -1
+    separators = _SEPARATORS
     for index in kept:
+        start, end = spans[index]
         if previous >= 0:
-            sep = _separator(text[spans[k][1] : spans[k + 1][0]] for k in range(previous, index))
+            sep = separators[breaks[previous] if index == previous + 1 else max(breaks[previous:index])]
             parts.append(sep)
             length += len(sep)
-        start, end = spans[index]
         parts.append(text[start:end])
         out_spans.append((length, length + end - start))
         length += end - start
@@ -176,24 +220,22 @@ def _join(text: str, spans: list[tuple[int, int]], kept: list[int]) -> tuple[str
     return "".join(parts), out_spans
 
 
-def clean_narrative(text: str) -> CleanedNarrative:
-    """Remove every sentence of `text` that reveals immigration status, nationality or an
-    immigration-related vulnerability.
-
-    The kept sentences come back verbatim and in order, joined by a space, or by a line break
-    (or a blank line) where the original had one between them. Each `Removal` gives a removed
-    sentence's offsets in `text` and a category tag.
-    """
+def cut_sentences(
+    text: str, *, matcher: Matcher = _rule_matches, forced: Mapping[int, str] | None = None
+) -> SentenceCut:
+    """Remove every sentence of `text` that `matcher` finds something in (and the sentences
+    `forced` names, by index into the sentence spans, with their reasons), to a fixpoint."""
     spans = _sentence_spans(text)
-    reasons: dict[int, str] = {}
-    kept = list(range(len(spans)))
-    out, out_spans = _join(text, spans, kept)
+    reasons: dict[int, str] = dict(forced or {})
+    kept = [i for i in range(len(spans)) if i not in reasons]
+    breaks = _gap_breaks(text, spans)
+    out, out_spans = _join(text, spans, kept, breaks)
     # The rules run over the joined text, not the original, and run again whenever sentences
     # go: once a sentence is gone, its neighbours meet, and a phrase broken over a line may now
     # run from one into the other. What comes out is joined text on which no rule matches, so
     # cleaning it again changes nothing.
     while kept:
-        flagged = _flag(out, out_spans)
+        flagged = _flag(out, out_spans, matcher)
         if reasons:
             # A removed sentence's words never leave, even where they repeat in a context in
             # which no rule would have matched them.
@@ -207,6 +249,18 @@ def clean_narrative(text: str) -> CleanedNarrative:
         for position, reason in flagged.items():
             reasons[kept[position]] = reason
         kept = [index for position, index in enumerate(kept) if position not in flagged]
-        out, out_spans = _join(text, spans, kept)
-    removed = tuple(Removal(spans[i][0], spans[i][1], reasons[i]) for i in sorted(reasons))
-    return CleanedNarrative(text=out, removed=removed)
+        out, out_spans = _join(text, spans, kept, breaks)
+    return SentenceCut(out, spans, kept, out_spans, reasons)
+
+
+def clean_narrative(text: str) -> CleanedNarrative:
+    """Remove every sentence of `text` that reveals immigration status, nationality or an
+    immigration-related vulnerability. Identifiers are left alone: `minimise` masks them.
+
+    The kept sentences come back verbatim and in order, joined by a space, or by a line break
+    (or a blank line) where the original had one between them. Each `Removal` gives a removed
+    sentence's offsets in `text` and its category.
+    """
+    cut = cut_sentences(text)
+    removed = tuple(Removal(cut.spans[i][0], cut.spans[i][1], cut.reasons[i]) for i in sorted(cut.reasons))
+    return CleanedNarrative(text=cut.text, removed=removed)

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from importlib import resources
+
+from safereport.redact.context import interpreter_for_sign_language, origin_word_stands, workplace_before
+from safereport.redact.findings import IMMIGRATION_PRIORITY
+from safereport.redact.placeholders import IMMIGRATION_PLACEHOLDER
 
 # --- Reasons -----------------------------------------------------------------------------------
 # From most to least specific: a sentence that several rules match is tagged with the first.
@@ -18,8 +23,18 @@ _DOCUMENTS = "document_control"
 _FUNDS = "public_funds"
 _STATUS = "immigration_status"
 _NATIONALITY = "nationality"
-_REASONS = (_THREAT, _DOCUMENTS, _FUNDS, _STATUS, _NATIONALITY)
+_REASONS = IMMIGRATION_PRIORITY
 PRIORITY = {reason: rank for rank, reason in enumerate(_REASONS)}
+
+# Rules whose matches get a further check in `_matches`: a demonym must not be followed by a
+# false friend ("Chinese takeaway"), and a few words count only when capitalised as a name is
+# ("Polish", not "polish"; "Turkey", not "turkey"; "HO" for the Home Office, not "ho").
+_NATIONALITY_WORD = "nationality, unless a false friend follows"
+_CAPITALISED_COUNTRY = "nationality, if capitalised"
+_UPPER_CASE_STATUS = "immigration status, if in upper case"
+_UPPER_CASE_NATIONALITY = "nationality, if in upper case"
+_HOME_OFFICE_WORD = "immigration status, unless the Home Office is a workplace"
+_INTERPRETER = "nationality, unless the interpreter is for sign language"
 
 
 # --- Rules -------------------------------------------------------------------------------------
@@ -65,12 +80,13 @@ _POSSESSIVE = (
 # "Home Office" as a building or as police and forensic jargon says nothing about anyone.
 _HOME_OFFICE_NOT_A_PLACE = (
     r"\b(?!\s+(?:buildings?|counting|pathologists?|approved|circulars?|large\s+major|crime\s+(?:codes?"
-    r"|classification)|forensic|biology|police\s+national)\b)"
+    r"|classification)|forensic|biology|police\s+national|statutory|guidance|guidelines|ministers?|secretary"
+    r"|statistics|research|type\s+approv\w+)\b)"
 )
 _AUTHORITY = _any(
     r"home\s+office" + _HOME_OFFICE_NOT_A_PLACE,
     r"immigration",
-    r"border\s+(?:force|agency)",
+    r"border\s+(?:force|agency|people|police|guards?|control\s+people)",
     r"uk\s?ba\b",
     r"uk\s?vi\b",
 )
@@ -83,6 +99,13 @@ _DOCUMENT = _any(
     r"id\b",
     r"brps?\b",
     r"(?:biometric\s+)?residence\s+(?:permit|card)s?",
+)
+# "her passport", "her son's passport", "her own ID"
+_DOCUMENT_OF = r"(?:[\w-]+['\u2019]s\s+)?(?:own\s+)?" + _DOCUMENT
+# "all ID documents", "all the family's documents", "all of her papers"
+_ALL_DOCUMENTS = (
+    r"all\s+(?:of\s+)?(?:the\s+|her\s+|his\s+|their\s+)?(?:[\w-]+['\u2019]s\s+)?"
+    r"(?:(?:id|identity|immigration|travel)\s+)?(?:documents|papers|documentation)"
 )
 _CONTROLLED = _any(
     r"taken",
@@ -110,7 +133,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     # --- Threats to report, to deport, to withdraw sponsorship.
     (
         _THREAT,
-        "report|call|ring|rang|rung|phon|tell|told|inform|grass|snitch|shop|dob|contact|hand|turn",
+        "report|call|ring|rang|rung|phon|tell|told|inform|grass|snitch|shop|dob|contact|hand|turn|word",
         r"\w*\s+" + _gap(5) + _AUTHORITY,
     ),
     (
@@ -118,6 +141,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         "threat|warn|blackmail|menac|intimidat|coerc",
         r"\w*\s+"
         + _gap(10)
+        + r"[\"'\u201c\u2018]?"
         + _any(
             r"deport\w*",
             _AUTHORITY,
@@ -127,6 +151,8 @@ _RULES_SPEC: tuple[_Rule, ...] = (
             r"visas?\b",
             r"passports?\b",
             r"out\s+of\s+the\s+country",
+            r"(?:next|first)\s+(?:plane|flight)",
+            r"put\s+\w+\s+on\s+a\s+plane",
         ),
     ),
     (
@@ -140,12 +166,58 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         r"\w*\s+(?:\w+\s+)?out\s+of\s+(?:the|this)\s+country",
     ),
     (_THREAT, "withdraw|withdrew|cancel|revok|pull|stop", r"\w*\s+" + _gap(3) + r"(?:sponsor\w*|visas?\b)"),
+    # "he'll send you back to Tirana", "she will be sent back", "police would deport her",
+    # "one phone call from him", "make sure the Home Office knows", "the next plane to Karachi"
+    (_THREAT, "send|sends|sending|sent", r"\s+" + _OBJECT + r"\s+back\s+(?:to|home|where)\b"),
+    (_THREAT, "be|get|gets|getting|being|been|are|is", r"\s+[\"'\u201c\u2018]?(?:sent\s+back|deported)\b"),
+    (
+        _THREAT,
+        "get|gets|getting|got|have|has|had|having",
+        r"\s+"
+        + _OBJECT
+        + r"\s+removed\b(?!\s+from\s+(?:the\s+|a\s+)?(?:property|premises|address|house|flat|home"
+        r"|club|pub|bar|shop|store|venue|building|bus|train|scene|car|vehicle|ward|school|class|room|meeting))",
+    ),
+    (_THREAT, "deport", r"\s+(?:her|him|them|me|you|us|v|the\s+(?:victim|family))\b"),
+    (
+        _THREAT,
+        "will|would|could|might|gonna|going to|'d|'ll",
+        r"\s+" + _gap(3) + r"(?:sent\s+back|deported|removed\s+from\s+the\s+country|put\s+on\s+a\s+plane)\b",
+    ),
+    (_THREAT, "one call|one phone call", r"\s+(?:from\s+(?:him|her|them|me)|and|away)\b"),
+    (_THREAT, "make one call|make one phone call|makes one call|makes one phone call", ""),
+    (
+        _THREAT,
+        "make sure|ensure|let",
+        r"\s+" + _gap(3) + _any(_AUTHORITY, r"(?:on\s+)?(?:the\s+)?(?:next|first)\s+(?:plane|flight)"),
+    ),
+    (_THREAT, "put", r"\s+(?:her|him|them|me|you|us)\s+in\s+(?:detention|a\s+detention\s+centre)"),
+    (_THREAT, "detained and", r"\s+(?:deported|removed|sent\s+back)"),
     # --- Someone else holding a person's documents.
     (
         _DOCUMENTS,
         "took|tak|kept|keep|held|hold|confiscat|withh|seiz|retain|hid|destroy|burn|tore|torn|ripp|lock|stol|steal"
         "|control",
-        r"\w*\s+" + _gap(3) + _any(_POSSESSIVE + r"\s+" + _DOCUMENT, r"(?:the\s+|a\s+)?passports?\b"),
+        r"\w*\s+"
+        + _gap(3)
+        + _any(_POSSESSIVE + r"\s+" + _DOCUMENT_OF, r"(?:the\s+|a\s+)?passports?\b", _ALL_DOCUMENTS),
+    ),
+    # "he has my passport", "still has her documents" (but not "had his ID checked")
+    (
+        _DOCUMENTS,
+        "has|had|have|having|got",
+        r"\s+"
+        + _gap(2)
+        + _any(_POSSESSIVE + r"\s+" + _DOCUMENT_OF, _ALL_DOCUMENTS)
+        + r"(?!\s+(?:checked|renewed|stamped|photographed|scanned|copied|ready|on\s+(?:her|him|them)))",
+    ),
+    (
+        _DOCUMENTS,
+        "doesn't|does not|don't|do not|didn't|did not|not|never|no longer",
+        r"\s+(?:hold|holds|have|has|had|keep|keeps|kept|got)\s+"
+        + _POSSESSIVE
+        + r"\s+(?:own\s+)?"
+        + _DOCUMENT,
     ),
     # "her passport was taken by the suspect" (but not "documents were seized" by officers)
     (
@@ -163,6 +235,19 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (_FUNDS, "nrpf|recourse to public funds|public funds|health surcharge|right to reside", ""),
     (_FUNDS, "destitution domestic violence|aspen card|overseas visitor|overseas patient", ""),
     (_FUNDS, "nass|ddv|ddvc", r"\b"),
+    (_FUNDS, "no recourse|ordinarily resident|overseas visitors", r"\b"),
+    (_FUNDS, "get|getting|receive|have", r"\s+free\s+(?:nhs\s+|hospital\s+)?(?:care|treatment)\b"),
+    (
+        _FUNDS,
+        "benefit|benefits|money|help|support|housing|it",
+        r"\s+" + _gap(2) + r"(?:because\s+of|due\s+to|cos\s+of|owing\s+to)\s+(?:her|his|their|my|your)\s+"
+        r"(?:visa\s+conditions?|immigration\s+status|status)\b",
+    ),
+    (
+        _FUNDS,
+        "not eligible|ineligible|not entitled",
+        r"\s+(?:for|to)\s+(?:free\s+)?(?:nhs|hospital|medical|secondary|maternity)\s+(?:care|treatment)",
+    ),
     (_FUNDS, "habitual residen", r"\w*"),
     (_FUNDS, "asylum", r"\s+(?:support|accommodation|accom|housing|funding)"),
     (_FUNDS, "section", r"\s+(?:95|98|4|17)\s+(?:support|accommodation|accom|housing|funding)"),
@@ -176,7 +261,9 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         _FUNDS,
         "no access to|cannot|can not|can't|unable to|not allowed to|not entitled to|ineligible for"
         "|ineligible to",
-        r"\s+(?:claim\s+)?(?:any\s+)?(?:benefits|public\s+funds|universal\s+credit|housing\s+benefit)",
+        r"\s+(?:(?:claim|get|receive|access)\s+)?(?:any\s+)?(?:benefits|public\s+funds|universal\s+credit"
+        r"|housing\s+benefit|child\s+benefit|child\s+tax\s+credit|pension\s+credit|council\s+tax\s+support"
+        r"|homelessness\s+(?:help|assistance))",
     ),
     # --- Visas and leave.
     (
@@ -208,6 +295,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         r"\s+leave\s+(?:expired|expires|ran\s+out|runs\s+out|has\s+expired|was\s+curtailed|ends)",
     ),
     (_STATUS, "right", r"[\s-]+to[\s-]+(?:work|rent|remain\b(?!\s+silent)|reside|abode)\b"),
+    (_STATUS, "right to", r"\s+(?:be|stay|live)\s+(?:here|in\s+(?:the\s+)?(?:uk|country))\b"),
     # --- Overstaying, asylum, refugees, deportation, removal, detention.
     (_STATUS, "over", r"[\s-]?stay\w*"),
     (_STATUS, "asylum|refugee|undocumented|windrush|calais|small boat|appeal rights exhausted", ""),
@@ -246,7 +334,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (
         _STATUS,
         _PERSON,
-        r"(?:['\u2019][sm]|\s+(?:is|are|am|was|were|being|been))?\s+(?:an?\s+)?illegal\b"
+        r"(?:['\u2019][sm]|\s+(?:is|are|am|was|were|being|been))?\s+[\"'\u201c\u2018]?(?:an?\s+)?illegal\b"
         + _NOT_ILLEGAL_ITSELF,
     ),
     (_STATUS, "here|in", r"\s+(?:the\s+)?(?:" + _UK + r"\s+)?(?:illegally|unlawfully)"),
@@ -263,7 +351,8 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (
         _STATUS,
         "no|without|lack|lacks|lacking|lost",
-        r"\s+(?:any\s+)?(?:legal\s+)?(?:papers|status)\b(?!\s+(?:updates?|reports?|changes?|checks?|meetings?))",
+        r"\s+(?:any\s+)?(?:legal\s+)?(?:papers|status|documents|documentation)\b"
+        r"(?!\s+(?:updates?|reports?|changes?|checks?|meetings?|for\s+the\s+(?:court|hearing|meeting)))",
     ),
     (
         _STATUS,
@@ -279,7 +368,7 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     # --- Immigration, the Home Office and its agencies, status documents.
     (_STATUS, "immigra|emigra|biometric residen|eu settlement|pre settled|pre-settled|presettled", ""),
     (_STATUS, "migrant|migration|euss|brp", r"s?\b"),
-    (_STATUS, "home office", _HOME_OFFICE_NOT_A_PLACE),
+    (_HOME_OFFICE_WORD, "home office", _HOME_OFFICE_NOT_A_PLACE),
     (_STATUS, "uk", r"\s?(?:vi|ba)\b"),
     (_STATUS, "border force|border agency|share code|arc card|application registration card", ""),
     (_STATUS, "residence", r"\s+(?:permits?|cards?|documents?)"),
@@ -294,8 +383,43 @@ _RULES_SPEC: tuple[_Rule, ...] = (
         r"|status|to\s+(?:come|stay|remain|work))",
     ),
     (_STATUS, "sponsored by", r"\s+(?:her|his|their)\s+(?:employer|husband|wife|partner|spouse|fianc\w*)"),
-    # Any passport, except the airport as a place and the size of photograph.
-    (_STATUS, "passport", r"s?\b(?!\s+(?:control|photo\w*|sized?|style)\b)(?!-sized?\b)"),
+    # A passport alone says nothing (a British citizen has one too); a false or foreign one does.
+    (
+        _STATUS,
+        "false|fake|forged|fraudulent|counterfeit|foreign|overseas",
+        r"\s+(?:passports?|visas?|papers)\b",
+    ),
+    (_STATUS, "passport", r"s?\s+(?:was|were|is|has\s+been)\s+(?:stamped|endorsed)\b"),
+    # "her status" unqualified is immigration status ("relationship status" is not unqualified).
+    (
+        _STATUS,
+        _POSSESSIVE_WORDS + "|proof of|no proof of",
+        r"\s+status\b(?!\s+(?:on|as|update|updates)\b)",
+    ),
+    (
+        _STATUS,
+        "don't|doesn't|do not|does not|didn't|did not|never|not",
+        r"\s+(?:have|has|had|got)\s+(?:any\s+)?(?:legal\s+)?(?:papers|status|documents|documentation|visa|leave)\b",
+    ),
+    (_STATUS, "brought|bring|smuggled|trafficked", r"\s+(?:her|him|them|me|us)\s+(?:here|over|into)\b"),
+    (_STATUS, "settled", r"\s+(?:here|in\s+(?:the\s+)?(?:uk|country))\b"),
+    (_STATUS, "trafficked|smuggled", r"\s+(?:here|over|in)\b"),
+    (
+        _STATUS,
+        "in|to",
+        r"\s+(?:the\s+)?(?:uk|u\.k\.?|britain|england|this\s+country)\s+(?:since|for\s+\d)",
+    ),
+    (
+        _STATUS,
+        "here",
+        r"\s+(?:since\s+(?:childhood|birth|(?:i|she|he|they|we)\s+(?:was|were)\s+(?:a\s+)?(?:child|kid|baby|little"
+        r"|young|teenager|\d+|\w+teen|ten|eleven|twelve|nine|eight|seven|six|five|four|three|two))"
+        r"|as\s+a\s+(?:child|kid|baby|boy|girl|teenager|student|refugee)|\d+\+?\s*(?:yrs|years))",
+    ),
+    (_STATUS, _POSSESSIVE_WORDS, r"\s+papers\b(?!\s+for\s+(?:the\s+)?(?:court|exam|hearing|meeting))"),
+    (_STATUS, "homes for ukraine|ukraine family scheme|ukraine sponsorship scheme", ""),
+    (_STATUS, "arrived unaccompanied|unaccompanied asylum|unaccompanied minor|unaccompanied migrant", ""),
+    (_STATUS, "uasc|biometrics appointment|biometric appointment", r"\b"),
     # --- Arriving in the UK.
     (
         _STATUS,
@@ -307,74 +431,28 @@ _RULES_SPEC: tuple[_Rule, ...] = (
     (_STATUS, "live|lives|lived|living|family|relatives|parents", r"\s+(?:\w+\s+)?(?:abroad|overseas)"),
 )
 
-# Nationality: demonyms, languages that point to a country, countries and origin phrases.
-_DEMONYMS = """
-afghan albanian algerian american andorran angolan antiguan argentine argentinian armenian australian
-austrian azerbaijani azeri bahamian bahraini bangladeshi barbadian bajan belarusian belarussian belgian
-belizean beninese bhutanese bolivian bosnian botswanan brazilian british bruneian bulgarian burkinabe
-burmese burundian cambodian cameroonian canadian chadian chilean chinese colombian comoran comorian
-congolese croatian croat cuban cypriot czech danish djiboutian dominican dutch ecuadorian egyptian
-emirati english eritrean estonian ethiopian fijian filipino filipina finnish french gabonese gambian
-georgian german ghanaian greek grenadian guatemalan guinean guyanese haitian honduran hungarian icelandic
-indian indonesian iranian persian iraqi irish israeli italian ivorian jamaican japanese jordanian kazakh
-kazakhstani kenyan kosovan kosovar kuwaiti kyrgyz lao laotian latvian lebanese liberian libyan
-lithuanian luxembourgish macedonian malagasy malawian malaysian maldivian malian maltese mauritanian
-mauritian mexican moldovan monegasque mongolian montenegrin moroccan mozambican namibian nepalese nepali
-nicaraguan nigerien nigerian korean norwegian omani pakistani palestinian panamanian paraguayan peruvian
-portuguese qatari romanian russian rwandan salvadoran salvadorean samoan saudi scottish scots
-senegalese serbian serb seychellois singaporean slovak slovakian slovenian somali somalian
-somalilander spanish sudanese surinamese swazi swedish swiss syrian taiwanese tajik tajikistani
-tanzanian thai tibetan togolese tongan trinidadian tobagonian tunisian turkish turkmen tuvaluan ugandan
-ukrainian uruguayan uzbek venezuelan vietnamese welsh yemeni zambian zimbabwean bermudian macanese
-kurdish kurd arab turk brit yemenite sahrawi rohingya hazara uyghur uighur pashtun baloch tamil oromo
-romani chechen kurdistani
-costa-rican cape-verdean sri-lankan sierra-leonean new-zealander puerto-rican hong-konger
-frenchman frenchwoman englishman englishwoman irishman irishwoman scotsman scotswoman welshman
-welshwoman dutchman dutchwoman
-latina latino latinx hispanic european eastern-european latin-american south-american central-american
-middle-eastern north-african west-african east-african central-african southern-african sub-saharan
-"""
-_LANGUAGES = """
-arabic farsi dari pashto pashtu urdu punjabi bengali bangla sylheti gujarati hindi sinhala sinhalese
-mandarin cantonese tigrinya amharic swahili kiswahili lingala yoruba igbo hausa twi akan sorani
-kurmanji tagalog malay hebrew patois creole krio wolof fula tigre berber amazigh
-"""
-# Not here, on purpose: the countries of the UK (they are where these services are; arriving
-# in them is covered above), and country names that are common words or first names (Chad,
-# Jordan, Georgia, Jersey); Turkey, China, Chile, Panama, Niger and Guinea are matched
-# case-sensitively below.
-_COUNTRIES = """
-afghanistan albania algeria america usa united-states angola argentina armenia australia austria
-azerbaijan bahrain bangladesh belarus belgium bolivia bosnia herzegovina brazil bulgaria burma myanmar
-burundi cambodia cameroon canada colombia columbia congo drc croatia cuba cyprus czechia
-czech-republic denmark egypt eritrea estonia ethiopia eswatini fiji finland france gambia germany
-ghana greece guatemala guyana haiti honduras hong-kong hungary iceland india indonesia iran iraq
-israel italy ivory-coast cote-d'ivoire jamaica japan kazakhstan kenya kosovo kurdistan kuwait latvia
-lebanon liberia libya lithuania luxembourg macedonia malawi malaysia mali malta mauritius mexico
-moldova mongolia montenegro morocco mozambique namibia nepal netherlands new-zealand nicaragua nigeria
-north-korea south-korea korea norway oman pakistan palestine gaza west-bank paraguay peru philippines
-poland portugal qatar romania russia rwanda saudi-arabia senegal serbia sierra-leone singapore
-slovakia slovenia somalia somaliland south-africa spain sri-lanka sudan south-sudan sweden switzerland
-syria taiwan tajikistan tanzania thailand tibet togo trinidad tobago tunisia türkiye turkmenistan uganda
-ukraine uae dubai uruguay uzbekistan venezuela vietnam viet-nam yemen zambia zimbabwe
-el-salvador kyrgyzstan laos chechnya dagestan papua-new-guinea equatorial-guinea guinea-bissau
-"""
+# Nationality: demonyms, languages that point to a country, countries and cities abroad, each a
+# word list in data/.
+
+
+def _data_words(name: str) -> str:
+    text = resources.files("safereport.redact").joinpath("data", name).read_text("utf-8")
+    return " ".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
+_DEMONYMS = _data_words("demonyms.txt")
+_LANGUAGES = _data_words("languages.txt")
+_COUNTRIES = _data_words("countries.txt")
+_CITIES = _data_words("cities.txt")
 
 
 def _word_list(*blocks: str) -> str:
     return "|".join(sorted({w.replace("-", " ") for block in blocks for w in block.split()}))
 
 
-# Rules whose matches get a further check in `_matches`: a demonym must not be followed by a
-# false friend ("Chinese takeaway"), and a few words count only when capitalised as a name is
-# ("Polish", not "polish"; "Turkey", not "turkey"; "HO" for the Home Office, not "ho").
-_NATIONALITY_WORD = "nationality, unless a false friend follows"
-_CAPITALISED_COUNTRY = "nationality, if capitalised"
-_UPPER_CASE_STATUS = "immigration status, if in upper case"
-
 _NATIONALITY_SPEC: tuple[_Rule, ...] = (
     (_NATIONALITY_WORD, _word_list(_DEMONYMS, _LANGUAGES), r"s?\b"),
-    (_NATIONALITY_WORD, _word_list(_COUNTRIES), r"\b"),
+    (_NATIONALITY_WORD, _word_list(_COUNTRIES, _CITIES), r"\b"),
     (_NATIONALITY, "ireland", r"\b(?<!northern\sireland)"),
     (
         _NATIONALITY,
@@ -419,11 +497,7 @@ _NATIONALITY_SPEC: tuple[_Rule, ...] = (
         r"(?!(?:the|a|an|her|his|their|my|your|our|this|that|work|school|home|college|uni|university|hospital"
         r"|prison|there|here|behind|inside|outside|upstairs|downstairs)\b)(?!\d)",
     ),
-    (
-        _NATIONALITY,
-        "interpreter",
-        r"(?<!bsl\sinterpreter)(?<!sign\slanguage\sinterpreter)s?\b",
-    ),
+    (_INTERPRETER, "interpreter", r"s?\b"),
     (_NATIONALITY, "first language|native language|main language|home language", ""),
     (
         _CAPITALISED_COUNTRY,
@@ -434,20 +508,9 @@ _NATIONALITY_SPEC: tuple[_Rule, ...] = (
     (_CAPITALISED_COUNTRY, "turkey|china|chile|panama|niger|roma", r"\b"),
     (_CAPITALISED_COUNTRY, "guinea", r"\b(?!\s+(?:pigs?|fowl)\b)"),
     (_UPPER_CASE_STATUS, "ho", r"\b(?<!/ho)"),
-)
-
-# After a demonym or a country, these make it the name of a thing or a place ("Chinese
-# takeaway", "German Shepherd", "Jamaica Road") rather than a description of a person.
-_FALSE_FRIEND = re.compile(
-    r"\s+(?:takeaways?|restaurants?|food|cuisine|meals?|dish|curry|wax|waxing|delight|rolls?|pastry|pastries|fries"
-    r"|toast|windows?|doors?|polish|horn|kiss|bread|sticks?|cheese|army|shepherds?|knotweed|eggs?|stew|coffee"
-    r"|tea|breakfast|wave|courage|lanterns?|whispers|bath|roulette|omelett?e|rarebit|waffles?|chocolates?"
-    r"|yogh?urt|salad|massage|summer|numerals|football|hounds?|rugs?|carpets?|cotton|cats?|ink|express"
-    r"|mastiffs?|terriers?|setters?|bulldogs?|pointers?|sausages?|beer|lager|vodka|whiske?y|wine|gin|rum"
-    r"|gas|airways|airlines|transport\s+police|telecom|rail|legion|heart\s+foundation|museum|library"
-    r"|standard|sign\s+language|government|water|power|ambulance|heritage|sea|ocean|terraces?|houses?"
-    r"|architecture|era|period|style|townhouses?|square|flu|ivy|muffins?|mustard|dressing|onions?|baths|manicure"
-    r"|road|street|st|avenue|lane|park|place|way|close|gardens?|estate|wharf|docks?|stadium)\b"
+    (_UPPER_CASE_STATUS, "irc", r"\b"),
+    (_UPPER_CASE_NATIONALITY, "eal", r"\b"),
+    (_NATIONALITY, "esol|english as a second language|english as an additional language", r"\b"),
 )
 
 
@@ -499,14 +562,29 @@ def _lowered(text: str) -> str:
 
 
 def matches(text: str) -> Iterator[tuple[int, int, str]]:
-    """Every rule match in `text`: (start, end, reason), in order."""
+    """Every rule match in `text`: (start, end, reason), in order.
+
+    The minimiser's own immigration placeholders ("[removed]", "[nationality]"...) count too:
+    each says that something of its kind was there.
+    """
+    if "[" in text and IMMIGRATION_PLACEHOLDER.search(text):
+        found = list(_rule_matches(text))
+        for m in IMMIGRATION_PLACEHOLDER.finditer(text):
+            tag = m.group()[1:-1].replace(" ", "_")
+            found.append((m.start(), m.end(), tag if tag in PRIORITY else _STATUS))
+        yield from sorted(found)
+    else:
+        yield from _rule_matches(text)
+
+
+def _rule_matches(text: str) -> Iterator[tuple[int, int, str]]:
     low = _lowered(text)
     for m in _RULES.finditer(low):
         marker = m.lastgroup
         assert marker is not None
         reason = _MARKERS[marker]
         if reason == _NATIONALITY_WORD:
-            if _FALSE_FRIEND.match(low, m.end()):
+            if not origin_word_stands(text, low, m.start(), m.end()):
                 continue
             reason = _NATIONALITY
         elif reason == _CAPITALISED_COUNTRY:
@@ -514,9 +592,19 @@ def matches(text: str) -> Iterator[tuple[int, int, str]]:
             original = text[m.start() : m.end()]
             if not (original.isupper() or (original[:1].isupper() and original[1:] == word[1:])):
                 continue
+            if not origin_word_stands(text, low, m.start(), m.end()):
+                continue
             reason = _NATIONALITY
-        elif reason == _UPPER_CASE_STATUS:
+        elif reason in (_UPPER_CASE_STATUS, _UPPER_CASE_NATIONALITY):
             if not text[m.start() : m.end()].isupper():
+                continue
+            reason = _STATUS if reason == _UPPER_CASE_STATUS else _NATIONALITY
+        elif reason == _INTERPRETER:
+            if interpreter_for_sign_language(low, m.start()):
+                continue
+            reason = _NATIONALITY
+        elif reason == _HOME_OFFICE_WORD:
+            if workplace_before(low, m.start()):
                 continue
             reason = _STATUS
         yield m.start(), m.end(), reason
