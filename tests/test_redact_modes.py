@@ -3,13 +3,14 @@ safe to release, and the firewall's release path through it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safereport import Firewall, parse_consent, parse_record, parse_request
+from safereport import Firewall, parse_consent, parse_record, parse_request, response_to_json
 from safereport.redact import (
     IDENTIFIER_CATEGORIES,
     IMMIGRATION_CATEGORIES,
@@ -276,6 +277,16 @@ def test_a_released_narrative_is_minimised_keeping_the_subjects_name(firewall: F
     )
     assert response.explanation is not None
     assert response.explanation.narrative_sentences_removed == 1
+    removals = response.explanation.narrative_removals
+    # where and why, never what: a sentence of immigration information, three masked identifiers
+    assert sorted(r.action for r in removals) == ["mask", "mask", "mask", "sentence"], removals
+    assert {r.record_id for r in removals} == {"MPS-CR-9001"}
+    assert all(0 <= r.start < r.end <= len(RECORD["narrative"]) for r in removals)  # type: ignore[arg-type]
+    shown = json.dumps(response_to_json(response))
+    assert "narrative_removals" in shown
+    for removal in removals:
+        removed_text = RECORD["narrative"][removal.start : removal.end]  # type: ignore[index]
+        assert removed_text not in json.dumps(response_to_json(response)["explanation"]["narrative_removals"])
 
 
 def test_by_name_the_subjects_name_is_kept_too(firewall: Firewall) -> None:

@@ -26,6 +26,7 @@ from safereport.model import (
     DisclosedItem,
     DisclosureRequest,
     Explanation,
+    NarrativeRemoval,
     Receipt,
     Response,
     SubjectById,
@@ -126,6 +127,7 @@ class Decider:
         released: Counter[str] = Counter()
         withheld: set[Category] = set()
         considered = removed_sentences = 0
+        narrative_removals: list[NarrativeRemoval] = []
         consent_applied = False
         for row in rows:
             present = {FIELD_CATEGORIES[k] for k in row.data}
@@ -153,6 +155,10 @@ class Decider:
                         names.append(subject.name)
                     narrative, removals = _minimise_narrative(row.narrative, consented, names)
                     removed_sentences += sum(1 for r in removals if r.action == "sentence")
+                    narrative_removals.extend(
+                        NarrativeRemoval(row.record_id, r.category, r.start, r.end, r.action)
+                        for r in removals
+                    )
                     if narrative is None:
                         withheld.add(category)
                         continue
@@ -197,6 +203,7 @@ class Decider:
             items_considered=considered,
             narrative_sentences_removed=removed_sentences,
             consent_applied=consent_applied,
+            narrative_removals=tuple(narrative_removals),
         )
         return Outcome(request, tuple(disclosed), entry, explanation)
 

@@ -207,6 +207,17 @@ class DisclosedItem:
 
 
 @dataclass(frozen=True, slots=True)
+class NarrativeRemoval:
+    """One thing the minimiser took out of a released narrative: where and why, never what."""
+
+    record_id: str
+    category: str
+    start: int
+    end: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """For the controller alone: never part of the requester-facing response."""
 
@@ -217,6 +228,7 @@ class Explanation:
     items_considered: int
     narrative_sentences_removed: int
     consent_applied: bool
+    narrative_removals: tuple[NarrativeRemoval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

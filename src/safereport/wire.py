@@ -342,5 +342,15 @@ def response_to_json(response: Any) -> dict[str, Any]:
             "items_considered": ex.items_considered,
             "narrative_sentences_removed": ex.narrative_sentences_removed,
             "consent_applied": ex.consent_applied,
+            "narrative_removals": [
+                {
+                    "record_id": r.record_id,
+                    "category": r.category,
+                    "start": r.start,
+                    "end": r.end,
+                    "action": r.action,
+                }
+                for r in ex.narrative_removals
+            ],
         }
     return out
