@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,8 @@ from safereport.model import (
     SubjectByName,
 )
 from safereport.orgs import registry
+from safereport.policy import LocalPolicy, load_baseline
+from safereport.policy.verify import ProofCache
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -348,8 +351,11 @@ class _Ingested:
 class _FakeFirewall:
     """Releases everything it holds about the subject (`permit_all`) or nothing at all."""
 
-    def __init__(self, permit_all: bool) -> None:
+    def __init__(self, permit_all: bool, proofs: ProofCache) -> None:
         self.permit_all = permit_all
+        # The shipped policies, proven as the real firewall proves them: the demo reports it.
+        self.baseline = load_baseline()
+        self.proofs = proofs
         self.records: list[Record] = []
         self.decided = 0
         self.granted: list[str] = []
@@ -361,6 +367,9 @@ class _FakeFirewall:
 
     def grant_consent(self, consent: Consent) -> None:
         self.granted.append(consent.consent_id)
+
+    def local_policies(self, controller: str) -> list[LocalPolicy]:
+        return []
 
     def revoke_consent(self, consent_id: str) -> None:
         self.revoked.append(consent_id)
@@ -401,9 +410,11 @@ def small() -> Workload:
     return generate_workload(seed=99, n_records=800, n_requests=300)
 
 
-def test_a_firewall_that_releases_everything_is_caught(small: Workload) -> None:
+def test_a_firewall_that_releases_everything_is_caught(small: Workload, tmp_path: Path) -> None:
     out = io.StringIO()
-    summary = run_demo(_FakeFirewall(permit_all=True), small, out, progress=False, now=NOW)
+    summary = run_demo(
+        _FakeFirewall(permit_all=True, proofs=ProofCache(tmp_path)), small, out, progress=False, now=NOW
+    )
     assert summary.protected_released_to_ie > 0
     assert summary.protected_status_released > 0
     assert not summary.held
@@ -418,9 +429,9 @@ def test_a_firewall_that_releases_everything_is_caught(small: Workload) -> None:
     assert "THE FIREWALL LEAKED" in text
 
 
-def test_a_firewall_that_releases_nothing_scores_zero(small: Workload) -> None:
+def test_a_firewall_that_releases_nothing_scores_zero(small: Workload, tmp_path: Path) -> None:
     out = io.StringIO()
-    fake = _FakeFirewall(permit_all=False)
+    fake = _FakeFirewall(permit_all=False, proofs=ProofCache(tmp_path))
     summary = run_demo(fake, small, out, progress=True, now=NOW)
     assert summary.decisions == summary.denies == len(small.requests)
     assert summary.permits == 0
@@ -431,6 +442,8 @@ def test_a_firewall_that_releases_nothing_scores_zero(small: Workload) -> None:
     assert fake.granted == [c.consent_id for c in small.consents] and fake.revoked == list(small.revocations)
     text = out.getvalue()
     assert "RELEASED TO IMMIGRATION ENFORCEMENT: 0 (none: the firewall held)" in text
+    assert summary.policy_sets == summary.policy_sets_proven == 43
+    assert "43 of 43 policy sets proven with Z3" in text
     assert "ingest: 800 / 800 records read" in text and "decide: 300 / 300 requests" in text
     assert "immigration_enforcement" in text and "verified: 300 entries" in text
 
