@@ -526,7 +526,6 @@ def test_cli_duplicate_local_id_exits_2(tmp_path: Path, db_url: str) -> None:
     assert "no-dwp" in proc.stderr
 
 
-
 def test_a_local_policy_another_process_adds_or_removes_is_used_at_its_next_decision(
     core_firewall: Firewall, db_url: str
 ) -> None:
