@@ -27,14 +27,17 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/decide.py
-	$(BIN)/python bench/log.py
-	$(BIN)/python bench/verify.py
+	# -P: bench/http.py must not stand in for the standard library's http module.
+	$(BIN)/python -P bench/decide.py
+	$(BIN)/python -P bench/log.py
+	$(BIN)/python -P bench/verify.py
+	$(BIN)/python -P bench/redact.py
+	$(BIN)/python -P bench/http.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

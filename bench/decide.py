@@ -38,6 +38,10 @@ from safereport.policy import PolicyEngine
 
 SAFEREPORT = [sys.executable, "-m", "safereport.cli"]
 
+# Run as `python bench/decide.py`, this folder leads sys.path and its http.py would stand in for
+# the standard library's http module, which the minimiser's libraries import when first used.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 
 def authorisations(n: int) -> list[tuple[str, float]]:
     engine = PolicyEngine("metropolitan-police-service")
