@@ -57,6 +57,41 @@ class Settings(BaseSettings):
         description="SQLite durability: FULL (fsync on every commit, the default) or EXTRA.",
     )
 
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1_024,
+        description="HTTP service: the largest request body accepted, in bytes, counted as it streams in.",
+    )
+    rate_limit: float = Field(
+        default=200.0,
+        ge=0,
+        description="HTTP service: requests per second allowed to one API key, per worker process "
+        "(0: no limit).",
+    )
+    rate_burst: int = Field(
+        default=400,
+        ge=1,
+        description="HTTP service: how many requests one API key may make at once before the rate applies.",
+    )
+    subject_rate_limit: float = Field(
+        default=0.2,
+        ge=0,
+        description="HTTP service: subject-history look-ups per second allowed to one client address, "
+        "per worker process (0: no limit).",
+    )
+    subject_rate_burst: int = Field(
+        default=5,
+        ge=1,
+        description="HTTP service: subject-history look-ups one client address may make at once.",
+    )
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="HTTP service: how long a worker trusts an API key it has checked before checking "
+        "it again; a revoked key stops working within this time (0: check on every request).",
+    )
+
     @property
     def database_url(self) -> str:
         if self.db:

@@ -18,13 +18,15 @@ from safereport.errors import AuditError
 SUBJECT_KEY_FILE = "subject-hmac.key"
 
 
-def load_or_create_subject_key(key_dir: Path) -> bytes:
-    path = key_dir / SUBJECT_KEY_FILE
+def load_or_create_secret(path: Path, *, what: str) -> bytes:
+    """A 32-byte secret kept in `path` (hex), created on first use, private to the owner.
+
+    Raises ValueError naming `what` if the file is unreadable or damaged."""
     if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Written in full to a private temporary file, then linked into place: a concurrent
         # reader sees no file or a whole key, never a half-written one; the first link wins.
-        fd, temporary = tempfile.mkstemp(dir=key_dir, prefix=".subject-", suffix=".tmp")
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(secrets.token_bytes(32).hex() + "\n")
@@ -37,12 +39,19 @@ def load_or_create_subject_key(key_dir: Path) -> bytes:
     try:
         key = bytes.fromhex(path.read_text("ascii").strip())
     except (OSError, ValueError) as exc:
-        raise AuditError(
-            f"the subject key at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})"
+        raise ValueError(
+            f"the {what} at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})"
         ) from None
     if len(key) != 32:
-        raise AuditError(f"the subject key at {path} is damaged: expected 32 bytes, got {len(key)}")
+        raise ValueError(f"the {what} at {path} is damaged: expected 32 bytes, got {len(key)}")
     return key
+
+
+def load_or_create_subject_key(key_dir: Path) -> bytes:
+    try:
+        return load_or_create_secret(key_dir / SUBJECT_KEY_FILE, what="subject key")
+    except ValueError as exc:
+        raise AuditError(str(exc)) from None
 
 
 def key_id(key: bytes) -> str:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
+from safereport.audit import merkle
 from safereport.cli._io import dump, read_key
-from safereport.errors import BadInput
+from safereport.errors import AuditError, BadInput
 from safereport.firewall import Firewall
 
 
@@ -67,6 +72,75 @@ def _check_proof(args: argparse.Namespace) -> int:
     return 0
 
 
+class HttpLog:
+    """A log served by `safereport serve`, as a witness sees it: the signed checkpoint and the
+    tiles it publishes (the consistency proof is computed here, from the tiles), and a place to
+    post the cosignature (an oversight key)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise BadInput("expected an http:// or https:// URL", field="--url")
+        self.url = url.rstrip("/")
+        self.token = token
+        self._size = 0
+
+    def _get(self, path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=30) as answer:
+                return bytes(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise AuditError(
+                f"expected the log at {self.url} to answer {path}, got status {exc.code}"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise AuditError(
+                f"expected the log at {self.url} to answer, got {exc.__class__.__name__}"
+            ) from None
+
+    def latest_checkpoint(self) -> str:
+        note = self._get("/v1/log/checkpoint")
+        if note is None:
+            raise AuditError(f"expected a checkpoint at {self.url}/v1/log/checkpoint, got none")
+        return note.decode("utf-8")
+
+    def read_tiles(self, keys: Sequence[merkle.TileKey]) -> dict[merkle.TileKey, bytes]:
+        found = {}
+        for key in keys:
+            width = min(
+                merkle.TILE_WIDTH,
+                (self._size >> (merkle.TILE_HEIGHT * key.level)) - key.index * merkle.TILE_WIDTH,
+            )
+            if width > 0 and (data := self._get("/v1/log/" + merkle.tile_path(key, width))) is not None:
+                found[key] = data
+        return found
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        self._size = new_size
+        try:
+            return merkle.consistency_proof(self, old_size, new_size)
+        except ValueError as exc:
+            raise AuditError(f"the log's tiles do not give a consistency proof: {exc}") from None
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None:
+        body = json.dumps({"size": size, "witness": witness, "line": line}).encode()
+        request = urllib.request.Request(
+            self.url + "/v1/log/cosignatures",
+            data=body,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):
+                return
+        except urllib.error.HTTPError as exc:
+            raise AuditError(f"expected the log to take the cosignature, got status {exc.code}") from None
+        except OSError as exc:
+            raise AuditError(
+                f"expected the log to take the cosignature, got {exc.__class__.__name__}"
+            ) from None
+
+
 def cmd_witness(args: argparse.Namespace) -> int:
     from safereport.audit.witness import Witness
 
@@ -74,10 +148,21 @@ def cmd_witness(args: argparse.Namespace) -> int:
     if args.show_key:
         print(witness.verifier_key())
         return 0
-    with Firewall.open() as fw:
-        result = witness.witness(
-            fw.log, read_key(args.log_key) if args.log_key else fw.log.signer.verifier_key()
-        )
+    if args.url:
+        if not args.log_key or not args.key_file:
+            raise BadInput("expected --log-key and --key-file (an oversight key) with --url", field="--url")
+        try:
+            token = Path(args.key_file).read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(
+                f"expected a readable key file, got {exc.__class__.__name__}", field="--key-file"
+            ) from None
+        result = witness.witness(HttpLog(args.url, token), read_key(args.log_key))
+    else:
+        with Firewall.open() as fw:
+            result = witness.witness(
+                fw.log, read_key(args.log_key) if args.log_key else fw.log.signer.verifier_key()
+            )
     print(
         dump(
             {
@@ -134,5 +219,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="VKEY",
         help="the log's public key as published (or a file); default: the key the store names",
     )
+    p.add_argument(
+        "--url",
+        metavar="URL",
+        help="witness a log served by `safereport serve` at URL (with --log-key and --key-file)",
+    )
+    p.add_argument("--key-file", metavar="FILE", help="with --url: a file holding an oversight API key")
     p.add_argument("--show-key", action="store_true", help="print the witness's public key and stop")
     p.set_defaults(func=cmd_witness)

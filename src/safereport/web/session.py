@@ -8,13 +8,9 @@ an oversight or admin role, so revoking the key ends its sessions at once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import re
-import secrets
-import tempfile
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from safereport.apikeys import Caller, Role
+from safereport.audit.keys import load_or_create_secret
 from safereport.errors import ConfigError
 from safereport.store import Store, tables
 
@@ -42,31 +39,10 @@ def session_secret(key_dir: Path) -> bytes:
         known = _secrets.get(path)
         if known is not None:
             return known
-        if not path.exists():
-            key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Written whole to a private file, then linked into place: the first link wins.
-            fd, temporary = tempfile.mkstemp(dir=key_dir, prefix=".session-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="ascii") as handle:
-                    handle.write(secrets.token_bytes(32).hex() + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                with contextlib.suppress(FileExistsError):
-                    os.link(temporary, path)
-            finally:
-                os.unlink(temporary)
         try:
-            secret = bytes.fromhex(path.read_text("ascii").strip())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"the session secret at {path} is unreadable: expected 64 hex digits ({exc.__class__.__name__})",
-                field="SAFEREPORT_KEY_DIR",
-            ) from None
-        if len(secret) != 32:
-            raise ConfigError(
-                f"the session secret at {path} is damaged: expected 32 bytes, got {len(secret)}",
-                field="SAFEREPORT_KEY_DIR",
-            )
+            secret = load_or_create_secret(path, what="session secret")
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="SAFEREPORT_KEY_DIR") from None
         _secrets[path] = secret
         return secret
 
