@@ -3,7 +3,9 @@ the same statement on a SQLite file or a PostgreSQL database (`?` placeholders o
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
@@ -50,3 +52,26 @@ def rebuild_tiles(url: str) -> None:
     with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn, conn:
         conn.execute("DELETE FROM log_tiles")
         conn.executemany('INSERT INTO log_tiles (level, idx, hashes, "inner") VALUES (?, ?, ?, ?)', rows)
+
+
+def run_workers(
+    target: Callable[..., None], leading: tuple[Any, ...], workers: int, timeout: float
+) -> dict[int, Any]:
+    """Run `target(*leading, worker, barrier, queue)` in `workers` fresh processes that start
+    together; each puts `(worker, result)` on the queue, a string result being its failure.
+    Returns the results once every process has exited cleanly."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(workers)
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*leading, w, barrier, queue)) for w in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        results = dict(queue.get(timeout=timeout) for _ in procs)
+    finally:
+        for proc in procs:
+            proc.join(timeout=60)
+    assert not {w: v for w, v in results.items() if isinstance(v, str)}
+    assert [proc.exitcode for proc in procs] == [0] * workers
+    assert sorted(results) == list(range(workers))
+    return results

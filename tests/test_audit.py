@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from safereport.audit.entry import REQUIRED_FIELDS, person_key, scrub
 from safereport.audit.keys import SUBJECT_KEY_FILE, load_or_create_subject_key
 from safereport.audit.log import leaf_hash
 from tests.conftest import both_backends
-from tests.dbtools import rebuild_tiles, sql
+from tests.dbtools import rebuild_tiles, run_workers, sql
 from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth
 
 
@@ -567,7 +566,7 @@ def test_denied_and_unknown_subject_entries_differ_only_in_hashes_not_plaintext(
 CHECKPOINT_EVERY = 16
 
 
-def _worker(db_url: str, home: str, worker: int, count: int, barrier: Any, results: Any) -> None:
+def _worker(db_url: str, home: str, count: int, worker: int, barrier: Any, results: Any) -> None:
     import os
 
     os.environ["SAFEREPORT_HOME"] = home
@@ -617,24 +616,7 @@ def test_parallel_processes_append_without_gaps_or_duplicates(
     core_firewall: Firewall, db_url: str, isolated_home: Path
 ) -> None:
     workers, per_worker = 4, 50
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(workers)
-    queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(db_url, str(isolated_home), w, per_worker, barrier, queue))
-        for w in range(workers)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        results = dict(queue.get(timeout=120) for _ in procs)
-    finally:
-        for proc in procs:
-            proc.join(timeout=30)
-    failures = {w: v for w, v in results.items() if isinstance(v, str)}
-    assert not failures
-    assert [proc.exitcode for proc in procs] == [0] * workers
-    assert sorted(results) == list(range(workers))
+    results = run_workers(_worker, (db_url, str(isolated_home), per_worker), workers, timeout=120)
     receipts = sorted(i for indices in results.values() for i in indices)
     assert receipts == list(range(workers * per_worker))
     stored = rows(db_url)

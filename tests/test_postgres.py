@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from safereport.audit.checkpoint import open_signed
 from safereport.store import Store, migrations, tables
 from safereport.store import records as record_store
 from safereport.store.engine import WRITE_LOCK
-from tests.dbtools import sql
+from tests.dbtools import run_workers, sql
 from tests.logtools import CPS, IE, MPS, mth
 from tests.pgserver import PostgresServer, free_port, libpq_url, server_or_fail
 
@@ -353,22 +352,7 @@ def _mixed_worker(url: str, home: str, worker: int, barrier: Any, results: Any) 
 def test_processes_ingesting_and_deciding_on_one_database_keep_one_log(
     postgres_url: str, isolated_home: Path
 ) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_mixed_worker, args=(postgres_url, str(isolated_home), w, barrier, queue))
-        for w in range(WORKERS)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        results = dict(queue.get(timeout=300) for _ in procs)
-    finally:
-        for proc in procs:
-            proc.join(timeout=60)
-    assert not {w: v for w, v in results.items() if isinstance(v, str)}
-    assert [proc.exitcode for proc in procs] == [0] * WORKERS
+    results = run_workers(_mixed_worker, (postgres_url, str(isolated_home)), WORKERS, timeout=300)
     total = WORKERS * ROUNDS * (1 + GROUP)
 
     rows = sql(postgres_url, "SELECT idx, entry, leaf_hash FROM audit_log ORDER BY idx")

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -49,7 +48,7 @@ from safereport.audit.notes import Signer, Verifier
 from safereport.audit.witness import Witness, WitnessRefused
 from safereport.store import Store, migrations, tables
 from tests.conftest import both_backends
-from tests.dbtools import rebuild_tiles, sql, stored_leaves
+from tests.dbtools import rebuild_tiles, run_workers, sql, stored_leaves
 from tests.logtools import CPS, IE, MPS, PERSONAL_FIELDS, mth, path_of
 
 ORIGIN = "transparency.example.org/safereport"
@@ -932,22 +931,7 @@ def _batch_worker(db_url: str, home: str, worker: int, barrier: Any, results: An
 def test_concurrent_batch_writers_make_one_tree(
     log_fw: Firewall, db_url: str, isolated_home: Path, witness: Witness
 ) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_batch_worker, args=(db_url, str(isolated_home), w, barrier, queue))
-        for w in range(WORKERS)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        results = dict(queue.get(timeout=120) for _ in procs)
-    finally:
-        for proc in procs:
-            proc.join(timeout=30)
-    assert not {w: v for w, v in results.items() if isinstance(v, str)}
-    assert [proc.exitcode for proc in procs] == [0] * WORKERS
+    results = run_workers(_batch_worker, (db_url, str(isolated_home)), WORKERS, timeout=120)
     total = WORKERS * PER_WORKER
 
     rows = sql(db_url, "SELECT idx, entry, leaf_hash FROM audit_log ORDER BY idx")
