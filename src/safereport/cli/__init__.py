@@ -46,5 +46,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"safereport: internal error ({exc.__class__.__name__}); nothing was disclosed", file=sys.stderr
         )
         return 1
-
-
